@@ -1,0 +1,241 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Left, Lower, Upper
+from django.db.models.lookups import In
+from django.utils import timezone
+
+
+class Status(models.TextChoices):
+    """Editorial life cycle shared by chapters, terms and quizzes."""
+
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+def can_see_unpublished(user) -> bool:
+    """Staff (editors included) preview drafts and archived content; nobody else does."""
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+class PublishableQuerySet(models.QuerySet):
+    """Visibility rules: the one place that decides who sees what."""
+
+    def published(self):
+        return self.filter(status=Status.PUBLISHED)
+
+    def visible_to(self, user):
+        return self if can_see_unpublished(user) else self.published()
+
+
+class Publishable(models.Model):
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        db_index=True,
+        help_text="Only published content is shown to the public API.",
+    )
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it went live. Filled in automatically when published.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        super().clean()
+        if self.status == Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+
+
+def published_has_date(prefix: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=~Q(status=Status.PUBLISHED) | Q(published_at__isnull=False),
+        name=f"{prefix}_published_has_date",
+        violation_error_message="Published content needs a publication date.",
+    )
+
+
+class Chapter(Publishable):
+    """A chapter of the glossary: a themed group of terms, shown in site order."""
+
+    title = models.CharField(max_length=200, help_text="Shown as the chapter's heading.")
+    slug = models.SlugField(
+        max_length=200, unique=True, help_text="The chapter's address on the site; keep it stable."
+    )
+    description = models.TextField(blank=True, help_text="A short introduction to the chapter.")
+    position = models.PositiveIntegerField(
+        default=0, db_index=True, help_text="Order of the chapter on the site; lower comes first."
+    )
+
+    objects = PublishableQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(title=""),
+                name="chapter_title_not_blank",
+                violation_error_message="A chapter needs a title.",
+            ),
+            published_has_date("chapter"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class TermQuerySet(PublishableQuerySet):
+    def published(self):
+        """Published terms of published chapters: a term is no more public than its chapter."""
+        return self.filter(status=Status.PUBLISHED, chapter__status=Status.PUBLISHED)
+
+    def in_chapter(self, slug: str):
+        return self.filter(chapter__slug=slug)
+
+    def with_initial(self, letter: str):
+        """Terms filed under `letter` in the A-Z index ("#" for names starting with a digit)."""
+        return self.filter(initial=letter.upper())
+
+    def matching(self, text: str):
+        """Plain case-insensitive match over the fields people search by."""
+        return self.filter(
+            Q(name__icontains=text)
+            | Q(abbreviation__icontains=text)
+            | Q(expansion__icontains=text)
+            | Q(aliases__icontains=text)
+            | Q(definition__icontains=text)
+        )
+
+    def updated_since(self, moment):
+        return self.filter(updated_at__gte=moment)
+
+
+class Term(Publishable):
+    """A glossary entry: a name with the definition the site shows for it."""
+
+    name = models.CharField(max_length=200, help_text="The term as readers know it.")
+    slug = models.SlugField(
+        max_length=200, unique=True, help_text="The term's address on the site; keep it stable."
+    )
+    abbreviation = models.CharField(
+        max_length=50, blank=True, help_text='Short form, if the term has one (e.g. "LoRA").'
+    )
+    expansion = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text='What the abbreviation stands for (e.g. "Low-Rank Adaptation").',
+    )
+    aliases = models.TextField(
+        blank=True,
+        help_text="Other names people search for, one per line.",
+    )
+    definition = models.TextField(
+        help_text="The one-sentence definition the site shows under the term."
+    )
+    explanation = models.TextField(
+        blank=True, help_text="Optional longer explanation shown on the term's own page."
+    )
+    chapter = models.ForeignKey(
+        Chapter,
+        on_delete=models.PROTECT,
+        related_name="terms",
+        help_text="The chapter the term belongs to.",
+    )
+    related_terms = models.ManyToManyField(
+        "self",
+        through="TermRelation",
+        through_fields=("from_term", "to_term"),
+        symmetrical=True,
+        blank=True,
+        help_text='"See also" terms; the link is added in both directions.',
+    )
+    initial = models.GeneratedField(
+        expression=models.Case(
+            models.When(In(Left("name", 1), list("0123456789")), then=models.Value("#")),
+            default=Upper(Left("name", 1)),
+        ),
+        output_field=models.CharField(max_length=1),
+        db_persist=True,
+        help_text='Letter of the A-Z index the term is filed under ("#" for digits).',
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    objects = TermQuerySet.as_manager()
+
+    class Meta:
+        ordering = [Lower("name")]
+        indexes = [
+            models.Index(Lower("name"), name="term_name_ci_idx"),
+            models.Index(fields=["chapter", "status"], name="term_chapter_status_idx"),
+            models.Index(fields=["initial"], name="term_initial_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="term_name_not_blank",
+                violation_error_message="A term needs a name.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(definition=""),
+                name="term_definition_not_blank",
+                violation_error_message="A term needs a definition.",
+            ),
+            published_has_date("term"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [alias.strip() for alias in self.aliases.splitlines() if alias.strip()]
+
+    def clean(self):
+        super().clean()
+        if self.name and not self.name.strip():
+            raise ValidationError({"name": "A term needs a name."}, code="blank")
+        if self.definition and not self.definition.strip():
+            raise ValidationError({"definition": "A term needs a definition."}, code="blank")
+
+
+class TermRelation(models.Model):
+    """One direction of a "see also" link; Django keeps the reverse row in step."""
+
+    from_term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="+")
+    to_term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_term", "to_term"], name="term_relation_unique"),
+            models.CheckConstraint(
+                condition=~Q(from_term=models.F("to_term")),
+                name="term_relation_not_self",
+                violation_error_message="A term cannot be related to itself.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.from_term} → {self.to_term}"

@@ -1,0 +1,74 @@
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from terms.models import Chapter, Status, Term
+
+SEED_FIXTURE = settings.BASE_DIR / "fixtures" / "glossary.json"
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="needs PostgreSQL (this run is on SQLite)")
+    for item in items:
+        if "postgres" in item.keywords and not ON_POSTGRES:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def editor(django_user_model):
+    user = django_user_model.objects.create_user(
+        "editor", "editor@example.com", "editor-password", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_superuser(
+        "staff", "staff@example.com", "staff-password"
+    )
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def seed(db):
+    """The seed chapter with its 31 published terms."""
+    call_command("loaddata", SEED_FIXTURE, verbosity=0)
+    return Chapter.objects.get(slug="fine-tuning-alignment-terms")
+
+
+@pytest.fixture
+def make_chapter(db):
+    def make(slug="chapter", status=Status.PUBLISHED, **fields):
+        fields.setdefault("title", slug.replace("-", " ").title())
+        if status == Status.PUBLISHED:
+            fields.setdefault("published_at", "2026-01-01T00:00:00Z")
+        return Chapter.objects.create(slug=slug, status=status, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_term(db):
+    def make(chapter, name, status=Status.PUBLISHED, **fields):
+        fields.setdefault("slug", name.lower().replace(" ", "-"))
+        fields.setdefault("definition", f"Definition of {name}.")
+        if status == Status.PUBLISHED:
+            fields.setdefault("published_at", "2026-01-01T00:00:00Z")
+        return Term.objects.create(chapter=chapter, name=name, status=status, **fields)
+
+    return make
