@@ -65,3 +65,6 @@ checks: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+schema: install
+	SECRET_KEY=schema-export-only $(MANAGE) export_schema glossary_backend.schema --path schema.graphql

@@ -1,9 +1,22 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from strawberry.django.views import GraphQLView
+
+from glossary_backend.schema import schema
 
 admin.site.site_header = "Glossary administration"
 admin.site.site_title = "Glossary admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Frontends call the API cross-origin without cookies, so there is no CSRF token to
+    # check; staff sessions only widen what reads return.
+    path(
+        "graphql",
+        csrf_exempt(
+            GraphQLView.as_view(schema=schema, graphql_ide="graphiql" if settings.DEBUG else None)
+        ),
+    ),
 ]

@@ -43,8 +43,10 @@ class Publishable(models.Model):
         blank=True,
         help_text="When it went live. Filled in automatically when published.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When it was created.")
+    updated_at = models.DateTimeField(
+        auto_now=True, db_index=True, help_text="When it was last changed."
+    )
 
     class Meta:
         abstract = True
@@ -78,6 +80,9 @@ class Chapter(Publishable):
     objects = PublishableQuerySet.as_manager()
 
     class Meta:
+        # Related lookups and the GraphQL optimizer's prefetches use the base manager:
+        # make it the one whose QuerySet has the visibility methods.
+        base_manager_name = "objects"
         ordering = ["position", "title"]
         constraints = [
             models.CheckConstraint(
@@ -93,20 +98,29 @@ class Chapter(Publishable):
 
 
 class TermQuerySet(PublishableQuerySet):
+    """Visibility and the predicates that the GraphQL filters and the exports share.
+
+    Each predicate is a `Q` factory (so GraphQL filters can combine them with AND, OR
+    and NOT) with a QuerySet method that applies it.
+    """
+
     def published(self):
         """Published terms of published chapters: a term is no more public than its chapter."""
         return self.filter(status=Status.PUBLISHED, chapter__status=Status.PUBLISHED)
 
-    def in_chapter(self, slug: str):
-        return self.filter(chapter__slug=slug)
+    @staticmethod
+    def in_chapter_q(slug: str) -> Q:
+        return Q(chapter__slug=slug)
 
-    def with_initial(self, letter: str):
+    @staticmethod
+    def with_initial_q(letter: str) -> Q:
         """Terms filed under `letter` in the A-Z index ("#" for names starting with a digit)."""
-        return self.filter(initial=letter.upper())
+        return Q(initial=letter.upper())
 
-    def matching(self, text: str):
+    @staticmethod
+    def matching_q(text: str) -> Q:
         """Plain case-insensitive match over the fields people search by."""
-        return self.filter(
+        return (
             Q(name__icontains=text)
             | Q(abbreviation__icontains=text)
             | Q(expansion__icontains=text)
@@ -114,8 +128,21 @@ class TermQuerySet(PublishableQuerySet):
             | Q(definition__icontains=text)
         )
 
+    @staticmethod
+    def updated_since_q(moment) -> Q:
+        return Q(updated_at__gte=moment)
+
+    def in_chapter(self, slug: str):
+        return self.filter(self.in_chapter_q(slug))
+
+    def with_initial(self, letter: str):
+        return self.filter(self.with_initial_q(letter))
+
+    def matching(self, text: str):
+        return self.filter(self.matching_q(text))
+
     def updated_since(self, moment):
-        return self.filter(updated_at__gte=moment)
+        return self.filter(self.updated_since_q(moment))
 
 
 class Term(Publishable):
@@ -186,7 +213,8 @@ class Term(Publishable):
     objects = TermQuerySet.as_manager()
 
     class Meta:
-        ordering = [Lower("name")]
+        base_manager_name = "objects"  # see Chapter.Meta
+        ordering = [Lower("name"), "pk"]
         indexes = [
             models.Index(Lower("name"), name="term_name_ci_idx"),
             models.Index(fields=["chapter", "status"], name="term_chapter_status_idx"),

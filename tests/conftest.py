@@ -72,3 +72,24 @@ def make_term(db):
         return Term.objects.create(chapter=chapter, name=name, status=status, **fields)
 
     return make
+
+
+@pytest.fixture
+def graphql(client):
+    """POST a GraphQL document to /graphql as `client` (log it in first for a role).
+
+    Returns the decoded body; asserts the response is JSON with status 200.
+    """
+
+    def run(query, variables=None, *, expect_errors=False):
+        body = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        response = client.post("/graphql", body, content_type="application/json")
+        assert response.status_code == 200, response.content
+        result = response.json()
+        if not expect_errors:
+            assert "errors" not in result, result["errors"]
+        return result
+
+    return run

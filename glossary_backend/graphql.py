@@ -1,0 +1,54 @@
+"""Building blocks shared by the apps' GraphQL layers: the connection type and errors."""
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import relay
+from strawberry_django.relay import DjangoListConnection
+
+DEFAULT_PAGE_SIZE = 50
+
+
+def request_user(info: strawberry.Info):
+    return info.context.request.user
+
+
+class InvalidArgument(GraphQLError):
+    """A client error in one argument, reported with a stable code and the argument's name."""
+
+    def __init__(self, argument: str, message: str):
+        super().__init__(
+            f"{argument}: {message}",
+            extensions={"code": "BAD_USER_INPUT", "argument": argument},
+        )
+
+
+@strawberry.type(
+    name="Connection",
+    description="A page of items with cursors and a total count. `first` defaults to 50 "
+    "and may be at most 100.",
+)
+class Connection(DjangoListConnection[relay.NodeType]):
+    """DjangoListConnection with a page size of 50 when the client asks for none.
+
+    The cap (100) is the schema's `relay_max_results`; a larger `first` is an error.
+    """
+
+    @classmethod
+    def resolve_connection(
+        cls,
+        nodes,
+        *,
+        info: strawberry.Info,
+        before: str | None = None,
+        after: str | None = None,
+        first: int | None = None,
+        last: int | None = None,
+        **kwargs: Any,
+    ):
+        if first is None and last is None:
+            first = DEFAULT_PAGE_SIZE
+        return super().resolve_connection(
+            nodes, info=info, before=before, after=after, first=first, last=last, **kwargs
+        )

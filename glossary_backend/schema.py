@@ -1,0 +1,25 @@
+"""The one GraphQL schema: merges the apps' Query classes and installs the optimizer."""
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry.schema.config import StrawberryConfig
+from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from terms.graphql.schema import Query as TermsQuery
+
+MAX_PAGE_SIZE = 100
+
+
+@strawberry.type
+class Query(TermsQuery):
+    node: relay.Node | None = strawberry_django.node(
+        description="Any object by its global ID, or null if it does not exist or is hidden."
+    )
+
+
+schema = strawberry.Schema(
+    query=Query,
+    extensions=[DjangoOptimizerExtension],
+    config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE),
+)

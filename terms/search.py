@@ -1,0 +1,158 @@
+"""Ranked term search: PostgreSQL full-text and trigram search, with a plain SQLite fallback.
+
+Both backends rank an exact name or abbreviation match first ("lora" finds LoRA, then
+QLoRA), start from `Term.objects.visible_to(user)`, and return at most `limit` hits with
+a highlighted, HTML-escaped snippet of the definition.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    TrigramWordSimilarity,
+)
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db.models.functions import Greatest, Lower
+from django.utils.html import escape
+
+from terms.models import Term, TermQuerySet
+
+MAX_QUERY_LENGTH = 200
+SEARCH_CONFIG = "english"
+TRIGRAM_THRESHOLD = 0.45
+SNIPPET_WORDS = 35
+# Markers that cannot occur in validated text, replaced by <mark> after escaping.
+START, STOP = "\x02", "\x03"
+
+# Must match the expression of the GIN index created by the search migration.
+TERM_SEARCH_VECTOR = (
+    SearchVector("name", weight="A", config=SEARCH_CONFIG)
+    + SearchVector("abbreviation", weight="A", config=SEARCH_CONFIG)
+    + SearchVector("expansion", weight="B", config=SEARCH_CONFIG)
+    + SearchVector("aliases", weight="B", config=SEARCH_CONFIG)
+    + SearchVector("definition", weight="C", config=SEARCH_CONFIG)
+)
+
+
+@dataclass
+class SearchHit:
+    term_id: int
+    rank: float
+    highlight: str
+
+
+def clean_search_query(query: str) -> str:
+    """The query with surrounding space removed; raises ValidationError when unusable."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise ValidationError(f"must be at most {MAX_QUERY_LENGTH} characters.", code="too_long")
+    if any(unicodedata.category(char) in {"Cc", "Cs"} and not char.isspace() for char in query):
+        raise ValidationError(
+            "must not contain control characters or unpaired surrogates.", code="invalid"
+        )
+    query = " ".join(query.split())
+    if not query:
+        raise ValidationError("must contain at least one word.", code="blank")
+    return query
+
+
+def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
+    """Terms visible to `user` that match `query`, best first; `query` must be cleaned."""
+    terms = Term.objects.visible_to(user)
+    exact = Case(
+        When(Q(name__iexact=query) | Q(abbreviation__iexact=query), then=Value(1.0)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    if connection.vendor == "postgresql":
+        hits = _postgres_search(terms, query, exact, limit)
+    else:
+        hits = _fallback_search(terms, query, exact, limit)
+    return [
+        SearchHit(term_id=term_id, rank=round(rank, 6), highlight=_mark(headline))
+        for term_id, rank, headline in hits
+    ]
+
+
+def _postgres_search(terms, query, exact, limit):
+    text_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+    similarity = Greatest(
+        TrigramWordSimilarity(query, "name"),
+        TrigramWordSimilarity(query, "abbreviation"),
+        TrigramWordSimilarity(query, "aliases"),
+    )
+    return (
+        terms.annotate(search_vector=TERM_SEARCH_VECTOR)
+        .filter(
+            Q(search_vector=text_query)
+            | Q(name__trigram_word_similar=query)
+            | Q(abbreviation__trigram_word_similar=query)
+            | Q(aliases__trigram_word_similar=query)
+        )
+        .annotate(
+            exact=exact,
+            text_rank=SearchRank(F("search_vector"), text_query),
+            similarity=similarity,
+        )
+        .annotate(search_rank=F("exact") * 10 + F("text_rank") + F("similarity"))
+        .annotate(
+            headline=SearchHeadline(
+                "definition",
+                text_query,
+                config=SEARCH_CONFIG,
+                start_sel=START,
+                stop_sel=STOP,
+                max_words=SNIPPET_WORDS,
+                min_words=SNIPPET_WORDS // 2,
+            )
+        )
+        .order_by("-search_rank", Lower("name"), "pk")
+        .values_list("pk", "search_rank", "headline")[:limit]
+    )
+
+
+def _fallback_search(terms, query, exact, limit):
+    """SQLite: substring matching with a fixed scale of how good a match is."""
+    words = query.split()
+    matches_every_word = Q()
+    for word in words:
+        matches_every_word &= TermQuerySet.matching_q(word)
+    closeness = Case(
+        When(name__istartswith=query, then=Value(0.8)),
+        When(name__icontains=query, then=Value(0.6)),
+        When(
+            Q(abbreviation__icontains=query)
+            | Q(expansion__icontains=query)
+            | Q(aliases__icontains=query),
+            then=Value(0.5),
+        ),
+        default=Value(0.2),
+        output_field=FloatField(),
+    )
+    hits = (
+        terms.filter(matches_every_word)
+        .annotate(search_rank=exact * 10 + closeness)
+        .only("pk", "definition")
+        .order_by("-search_rank", Lower("name"), "pk")[:limit]
+    )
+    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
+    return [(term.pk, term.search_rank, _snippet(term.definition, pattern)) for term in hits]
+
+
+def _snippet(text: str, pattern: re.Pattern) -> str:
+    """Up to SNIPPET_WORDS words of `text` around the first match, matches marked."""
+    words = text.split()
+    first = next((index for index, word in enumerate(words) if pattern.search(word)), 0)
+    start = max(0, first - SNIPPET_WORDS // 3)
+    window = " ".join(words[start : start + SNIPPET_WORDS])
+    return pattern.sub(lambda match: f"{START}{match.group(0)}{STOP}", window)
+
+
+def _mark(headline: str) -> str:
+    return escape(headline).replace(START, "<mark>").replace(STOP, "</mark>")

@@ -1,0 +1,110 @@
+"""The SQL cost of a GraphQL operation does not grow with the size of its result.
+
+Each document runs at a small and a large size with the same pinned query count;
+pytest-django prints the SQL when a count is off (run with -v).
+"""
+
+import pytest
+
+from terms.models import Chapter, Status, Term, TermRelation
+
+NESTED_CHAPTERS = """
+{
+  chapters {
+    edges { node {
+      termCount
+      letters { letter count }
+      terms(first: 100) {
+        totalCount
+        edges { node { slug chapter { slug } relatedTerms { slug } } }
+      }
+    } }
+  }
+}
+"""
+
+TERM_PAGE = """
+query($slug: String!) {
+  term(slug: $slug) {
+    name aliases definition
+    chapter { slug title termCount }
+    relatedTerms { slug name chapter { slug } relatedTerms { slug } }
+  }
+}
+"""
+
+SEARCH = """
+query($query: String!) {
+  search(query: $query, first: 100) { rank term { slug chapter { slug } relatedTerms { slug } } }
+}
+"""
+
+PUBLISHED = {"status": Status.PUBLISHED, "published_at": "2026-01-01T00:00:00Z"}
+
+
+def build_glossary(chapters: int, terms_per_chapter: int) -> None:
+    """Published chapters of published terms, each term linked to its next two neighbours."""
+    chapter_rows = Chapter.objects.bulk_create(
+        Chapter(title=f"Chapter {c}", slug=f"chapter-{c}", position=c, **PUBLISHED)
+        for c in range(chapters)
+    )
+    term_rows = Term.objects.bulk_create(
+        Term(
+            chapter=chapter,
+            name=f"Term {c}-{t}",
+            slug=f"term-{c}-{t}",
+            definition=f"Model definition number {t}.",
+            **PUBLISHED,
+        )
+        for c, chapter in enumerate(chapter_rows)
+        for t in range(terms_per_chapter)
+    )
+    links = []
+    for index, term in enumerate(term_rows):
+        for other in term_rows[index + 1 : index + 3]:
+            links += [
+                TermRelation(from_term=term, to_term=other),
+                TermRelation(from_term=other, to_term=term),
+            ]
+    TermRelation.objects.bulk_create(links)
+
+
+SIZES = [pytest.param(2, 5, id="2x5"), pytest.param(20, 100, id="20x100")]
+
+
+@pytest.mark.parametrize(("chapters", "terms"), SIZES)
+def test_nested_chapters_query_count_is_constant(
+    db, graphql, django_assert_num_queries, chapters, terms
+):
+    """chapters > terms > chapter + relatedTerms costs 5 queries at any size."""
+    build_glossary(chapters, terms)
+    # chapters with termCount, their total, the terms page of every chapter (one window
+    # query), the letters, the related terms; terms' chapters come from the parent.
+    with django_assert_num_queries(5):
+        result = graphql(NESTED_CHAPTERS)
+    edges = result["data"]["chapters"]["edges"]
+    assert len(edges) == chapters
+    assert all(len(edge["node"]["terms"]["edges"]) == terms for edge in edges)
+    assert edges[0]["node"]["termCount"] == terms
+
+
+@pytest.mark.parametrize(("chapters", "terms"), SIZES)
+def test_term_page_query_count_is_constant(db, graphql, django_assert_num_queries, chapters, terms):
+    """A term page with two levels of relations costs the same at any size."""
+    build_glossary(chapters, terms)
+    # term, its chapter, related terms, their chapters, their related terms
+    with django_assert_num_queries(5):
+        result = graphql(TERM_PAGE, {"slug": "term-0-2"})
+    assert [term["slug"] for term in result["data"]["term"]["relatedTerms"]] == [
+        "term-0-0", "term-0-1", "term-0-3", "term-0-4",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("chapters", "terms"), SIZES)
+def test_search_query_count_is_constant(db, graphql, django_assert_num_queries, chapters, terms):
+    """Search hits with their chapter and related terms cost the same at any size."""
+    build_glossary(chapters, terms)
+    # ranked ids, the hits' terms, their chapters, their related terms
+    with django_assert_num_queries(4):
+        result = graphql(SEARCH, {"query": "model definition"})
+    assert len(result["data"]["search"]) == min(100, chapters * terms)
