@@ -3,6 +3,8 @@
 from typing import Any
 
 import strawberry
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry_django.relay import DjangoListConnection
@@ -12,6 +14,22 @@ DEFAULT_PAGE_SIZE = 50
 
 def request_user(info: strawberry.Info):
     return info.context.request.user
+
+
+def count_per_parent(queryset: QuerySet, parent_field: str):
+    """An annotation counting the rows of `queryset` that point to the outer row.
+
+    A correlated subquery rather than Count() over a join: it keeps the outer query free
+    of GROUP BY, so ordering, slicing and other annotations stay as they are.
+    """
+    counts = (
+        queryset.filter(**{parent_field: OuterRef("pk")})
+        .order_by()
+        .values(parent_field)
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
 
 
 class InvalidArgument(GraphQLError):

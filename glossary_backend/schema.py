@@ -6,20 +6,28 @@ from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from quizzes.graphql.mutations import Mutation as QuizzesMutation
+from quizzes.graphql.schema import Query as QuizzesQuery
 from terms.graphql.schema import Query as TermsQuery
 
 MAX_PAGE_SIZE = 100
 
 
 @strawberry.type
-class Query(TermsQuery):
+class Query(TermsQuery, QuizzesQuery):
     node: relay.Node | None = strawberry_django.node(
         description="Any object by its global ID, or null if it does not exist or is hidden."
     )
 
 
+@strawberry.type
+class Mutation(QuizzesMutation):
+    pass
+
+
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
     extensions=[DjangoOptimizerExtension],
     config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE),
 )

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "strawberry_django",
     "django_filters",
     "terms",
+    "quizzes",
 ]
 
 MIDDLEWARE = [

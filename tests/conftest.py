@@ -3,9 +3,11 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
+from quizzes.models import Quiz
 from terms.models import Chapter, Status, Term
 
 SEED_FIXTURE = settings.BASE_DIR / "fixtures" / "glossary.json"
+QUIZ_FIXTURE = settings.BASE_DIR / "fixtures" / "quizzes.json"
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
@@ -49,6 +51,13 @@ def seed(db):
     """The seed chapter with its 31 published terms."""
     call_command("loaddata", SEED_FIXTURE, verbosity=0)
     return Chapter.objects.get(slug="fine-tuning-alignment-terms")
+
+
+@pytest.fixture
+def seed_quiz(seed):
+    """The seed chapter's published quiz of 14 questions."""
+    call_command("loaddata", QUIZ_FIXTURE, verbosity=0)
+    return Quiz.objects.get(slug="fine-tuning-alignment-quiz")
 
 
 @pytest.fixture

@@ -1,32 +1,23 @@
 import datetime
 from collections import Counter
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch
 from strawberry import relay
 from strawberry_django.optimizer import optimize
 
-from glossary_backend.graphql import Connection, request_user
+from glossary_backend.graphql import Connection, count_per_parent, request_user
 from terms.graphql.filters import TermFilter, TermOrder
 from terms.models import Chapter, Term
+
+if TYPE_CHECKING:
+    from quizzes.graphql.types import QuizType
 
 
 def visible_terms(info: strawberry.Info):
     return Term.objects.visible_to(request_user(info))
-
-
-def term_count_subquery(info: strawberry.Info):
-    per_chapter = (
-        visible_terms(info)
-        .filter(chapter=OuterRef("pk"))
-        .order_by()
-        .values("chapter")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return Coalesce(Subquery(per_chapter, output_field=IntegerField()), 0)
 
 
 def index_terms_prefetch(info: strawberry.Info):
@@ -56,10 +47,13 @@ class ChapterType(relay.Node):
     terms: Connection["TermType"] = strawberry_django.connection(
         description="The chapter's terms, by name unless ordered otherwise."
     )
+    quizzes: Connection[Annotated["QuizType", strawberry.lazy("quizzes.graphql.types")]] = (
+        strawberry_django.connection(description="The chapter's published quizzes.")
+    )
 
     @strawberry_django.field(
         description="How many terms the chapter has.",
-        annotate={"term_count": term_count_subquery},
+        annotate={"term_count": lambda info: count_per_parent(visible_terms(info), "chapter")},
     )
     def term_count(self, root: Chapter) -> int:
         return root.term_count

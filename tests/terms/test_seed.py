@@ -59,3 +59,14 @@ def test_load_seed_does_not_overwrite_editors_changes(db, capsys):
     output = capsys.readouterr().out
     assert "Loaded 124 objects from glossary.json." in output
     assert "Skipped glossary.json: already loaded" in output
+
+
+def test_make_run_seed_loads_the_glossary_and_its_quiz(db):
+    """`load_seed fixtures/*.json`, as `make run` calls it, loads chapter, terms and quiz."""
+    from quizzes.models import Quiz
+
+    fixtures = sorted((settings.BASE_DIR / "fixtures").glob("*.json"))
+    call_command("load_seed", *fixtures)
+    quiz = Quiz.objects.get()
+    assert (quiz.status, quiz.questions.count()) == (Status.PUBLISHED, 14)
+    assert quiz.questions.filter(term__isnull=True).count() == 0

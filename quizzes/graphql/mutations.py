@@ -1,0 +1,97 @@
+"""submitQuizAttempt: decode the input, call attempt_submit, return the scored attempt.
+
+Client mistakes come back as OperationInfo (messages with field, code and message)
+through strawberry-graphql-django's handling of ValidationError.
+"""
+
+import datetime
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from glossary_backend.graphql import request_user
+from quizzes.graphql.types import QuizAttemptType
+from quizzes.selectors import attempt_with_results
+from quizzes.services import AnswerInput, ErrorCode, attempt_submit, client_error
+
+MAX_KEY_LENGTH = 64
+
+
+@strawberry.input(name="AnswerInput", description="The choices selected for one question.")
+class AnswerInputType:
+    question: strawberry.ID = strawberry.field(description="The question's ID.")
+    choices: list[strawberry.ID] = strawberry.field(
+        description="IDs of the selected choices; empty to leave the question unanswered."
+    )
+
+
+@strawberry.input(name="SubmitQuizAttemptInput", description="A learner's answers to a quiz.")
+class SubmitQuizAttemptInput:
+    quiz: strawberry.ID = strawberry.field(description="The quiz's ID.")
+    answers: list[AnswerInputType] = strawberry.field(
+        description="At most one answer per question; questions left out count as wrong."
+    )
+    idempotency_key: str = strawberry.field(
+        description="A fresh random value per submission (a UUID, say), sent again unchanged "
+        "on retries: the attempt is stored once and retries get the same result."
+    )
+    client_id: str | None = strawberry.field(
+        default=None, description="An opaque id the frontend keeps per learner."
+    )
+    started_at: datetime.datetime | None = strawberry.field(
+        default=None, description="When the learner started the quiz."
+    )
+
+
+def decode_id(value: str, type_name: str, field_name: str) -> int:
+    """The primary key inside a global ID of `type_name`; INVALID_ID otherwise."""
+    try:
+        global_id = relay.GlobalID.from_id(value)
+        if global_id.type_name == type_name and global_id.node_id.isdigit():
+            return int(global_id.node_id)
+    except (ValueError, TypeError):
+        pass
+    raise client_error(field_name, f"Not a {type_name} ID.", ErrorCode.INVALID_ID)
+
+
+def check_key(value: str, field_name: str, *, required: bool) -> str:
+    if (required and not value) or len(value) > MAX_KEY_LENGTH:
+        raise client_error(
+            field_name,
+            f"Must be 1 to {MAX_KEY_LENGTH} characters."
+            if required
+            else f"Must be at most {MAX_KEY_LENGTH} characters.",
+            ErrorCode.INVALID_INPUT,
+        )
+    return value
+
+
+@strawberry.type
+class Mutation:
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        description="Score a learner's answers and store the attempt, once per idempotency key.",
+    )
+    def submit_quiz_attempt(
+        self, info: strawberry.Info, input: SubmitQuizAttemptInput
+    ) -> QuizAttemptType:
+        answers = [
+            AnswerInput(
+                question_id=decode_id(answer.question, "Question", f"answers.{index}.question"),
+                choice_ids=[
+                    decode_id(choice, "Choice", f"answers.{index}.choices")
+                    for choice in answer.choices
+                ],
+            )
+            for index, answer in enumerate(input.answers)
+        ]
+        attempt = attempt_submit(
+            quiz_id=decode_id(input.quiz, "Quiz", "quiz"),
+            answers=answers,
+            idempotency_key=check_key(input.idempotency_key, "idempotencyKey", required=True),
+            client_id=check_key(input.client_id or "", "clientId", required=False),
+            started_at=input.started_at,
+            user=request_user(info),
+        )
+        return attempt_with_results(attempt_id=attempt.pk, user=request_user(info))

@@ -1,0 +1,135 @@
+import datetime
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from glossary_backend.graphql import count_per_parent, request_user
+from quizzes.graphql.filters import QuizFilter
+from quizzes.models import AttemptAnswer, Choice, Question, Quiz, QuizAttempt
+from terms.graphql.types import ChapterType, TermType
+
+QuestionKind = strawberry.enum(
+    Question.Kind, name="QuestionKind", description="How a question is answered."
+)
+
+
+@strawberry_django.type(Choice, name="Choice")
+class ChoiceType(relay.Node):
+    """One answer offered for a question. Whether it is correct is only told after submission."""
+
+    text: strawberry.auto
+
+    @classmethod
+    def get_queryset(cls, queryset, info: strawberry.Info, **kwargs):
+        return queryset.visible_to(request_user(info))
+
+
+@strawberry_django.type(Question, name="Question")
+class QuestionType(relay.Node):
+    position: strawberry.auto
+    prompt: strawberry.auto
+    kind: QuestionKind = strawberry_django.field(description="How the question is answered.")
+    term: TermType | None = strawberry_django.field(
+        description="The glossary term the question tests, when it is published."
+    )
+    choices: list[ChoiceType] = strawberry_django.field(description="The choices, in order.")
+
+    @classmethod
+    def get_queryset(cls, queryset, info: strawberry.Info, **kwargs):
+        return queryset.visible_to(request_user(info))
+
+
+@strawberry_django.type(Quiz, name="Quiz", filters=QuizFilter)
+class QuizType(relay.Node):
+    slug: strawberry.auto
+    title: strawberry.auto
+    description: strawberry.auto
+    chapter: ChapterType | None = strawberry_django.field(
+        description="The chapter the quiz belongs to; null for a quiz across chapters."
+    )
+    pass_percentage: strawberry.auto
+    questions: list[QuestionType] = strawberry_django.field(description="The questions, in order.")
+    updated_at: datetime.datetime
+
+    @strawberry_django.field(
+        description="How many questions the quiz has.",
+        annotate={"question_total": count_per_parent(Question.objects.all(), "quiz")},
+    )
+    def question_count(self, root: Quiz) -> int:
+        return root.question_total
+
+    @classmethod
+    def get_queryset(cls, queryset, info: strawberry.Info, **kwargs):
+        return queryset.visible_to(request_user(info))
+
+
+@strawberry.type(name="QuestionResult", description="How one question of an attempt went.")
+class QuestionResultType:
+    answer: strawberry.Private[AttemptAnswer]
+
+    @strawberry.field(description="The question.")
+    def question(self) -> QuestionType:
+        return self.answer.question
+
+    @strawberry.field(description="Whether the selected choices were exactly the correct ones.")
+    def correct(self) -> bool:
+        return self.answer.is_correct
+
+    @strawberry.field(description="Whether any choice was selected.")
+    def answered(self) -> bool:
+        return bool(self.answer.selected_choices.all())
+
+    @strawberry.field(description="The choices the learner selected.")
+    def selected_choice_ids(self) -> list[relay.GlobalID]:
+        return [
+            relay.GlobalID("Choice", str(choice.pk))
+            for choice in self.answer.selected_choices.all()
+        ]
+
+    @strawberry.field(description="The correct choices.")
+    def correct_choice_ids(self) -> list[relay.GlobalID]:
+        return [
+            relay.GlobalID("Choice", str(choice.pk))
+            for choice in self.answer.question.choices.all()
+            if choice.is_correct
+        ]
+
+    @strawberry.field(description="Why the correct choices are correct.")
+    def explanation(self) -> str:
+        return self.answer.question.explanation
+
+    @strawberry.field(description="The term the question tests, when it is published.")
+    def term(self) -> TermType | None:
+        return self.answer.question.term
+
+
+@strawberry_django.type(QuizAttempt, name="QuizAttempt")
+class QuizAttemptType:
+    """A scored, stored submission of a quiz."""
+
+    quiz: QuizType
+    score: int = strawberry_django.field(description="Questions answered correctly.")
+    max_score: int = strawberry_django.field(description="Questions in the quiz.")
+    percentage: float = strawberry_django.field(description="score / maxScore, in percent.")
+    passed: bool = strawberry_django.field(
+        description="Whether the percentage reached the quiz's pass percentage."
+    )
+    started_at: datetime.datetime | None = strawberry_django.field(
+        description="When the learner started, as the client said."
+    )
+    submitted_at: datetime.datetime = strawberry_django.field(
+        description="When the server stored the attempt."
+    )
+
+    @strawberry.field(description="The attempt's global ID, the same for every retry.")
+    def id(self, root: QuizAttempt) -> relay.GlobalID:
+        return relay.GlobalID("QuizAttempt", str(root.pk))
+
+    @strawberry.field(description="Seconds from startedAt to submission, when known.")
+    def duration_seconds(self, root: QuizAttempt) -> float | None:
+        return root.duration.total_seconds() if root.duration is not None else None
+
+    @strawberry.field(description="Per question, in quiz order: right or wrong, and why.")
+    def results(self, root: QuizAttempt) -> list[QuestionResultType]:
+        return [QuestionResultType(answer=answer) for answer in root.answers.all()]

@@ -1,0 +1,274 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+
+from terms.models import Chapter, Publishable, PublishableQuerySet, Status, Term, published_has_date
+
+
+class QuizQuerySet(PublishableQuerySet):
+    def published(self):
+        """Published quizzes that stand alone or belong to a published chapter."""
+        return self.filter(
+            Q(chapter__isnull=True) | Q(chapter__status=Status.PUBLISHED),
+            status=Status.PUBLISHED,
+        )
+
+    @staticmethod
+    def in_chapter_q(slug: str) -> Q:
+        return Q(chapter__slug=slug)
+
+    def in_chapter(self, slug: str):
+        return self.filter(self.in_chapter_q(slug))
+
+
+class Quiz(Publishable):
+    """A set of questions learners answer to test their knowledge."""
+
+    title = models.CharField(max_length=200, help_text="Shown as the quiz's heading.")
+    slug = models.SlugField(
+        max_length=200, unique=True, help_text="The quiz's address on the site; keep it stable."
+    )
+    description = models.TextField(blank=True, help_text="What the quiz covers.")
+    chapter = models.ForeignKey(
+        Chapter,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="quizzes",
+        help_text="The chapter the quiz belongs to; leave empty for a quiz across chapters.",
+    )
+    pass_percentage = models.PositiveSmallIntegerField(
+        default=70,
+        validators=[MaxValueValidator(100)],
+        help_text="Share of questions, in percent, a learner must get right to pass.",
+    )
+
+    objects = QuizQuerySet.as_manager()
+
+    class Meta:
+        base_manager_name = "objects"
+        verbose_name_plural = "quizzes"
+        ordering = ["title", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(title=""),
+                name="quiz_title_not_blank",
+                violation_error_message="A quiz needs a title.",
+            ),
+            models.CheckConstraint(
+                condition=Q(pass_percentage__lte=100),
+                name="quiz_pass_percentage_at_most_100",
+                violation_error_message="The pass percentage is at most 100.",
+            ),
+            published_has_date("quiz"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class QuestionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A question is visible exactly when its quiz is."""
+        return self.filter(quiz__in=Quiz.objects.visible_to(user))
+
+
+class Question(models.Model):
+    """One question of a quiz, with its choices."""
+
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple choice"
+        TRUE_FALSE = "true_false", "True or false"
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(help_text="Order of the question within its quiz.")
+    prompt = models.TextField(help_text="The question as learners read it.")
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.SINGLE,
+        help_text="Single choice and true/false have exactly one correct choice; multiple "
+        "choice has one or more.",
+    )
+    term = models.ForeignKey(
+        Term,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="questions",
+        help_text="The glossary term the question tests, for per-term analytics.",
+    )
+    explanation = models.TextField(
+        blank=True, help_text="Shown to learners after they submit, whatever they answered."
+    )
+
+    objects = QuestionQuerySet.as_manager()
+
+    class Meta:
+        base_manager_name = "objects"
+        ordering = ["quiz", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quiz", "position"],
+                name="question_position_unique",
+                violation_error_message="Another question of this quiz has this position.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(prompt=""),
+                name="question_prompt_not_blank",
+                violation_error_message="A question needs a prompt.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.prompt[:80]}"
+
+
+def question_shape_errors(kind: str, correct_flags: list[bool]) -> list[ValidationError]:
+    """What is wrong with a question of `kind` whose choices are correct per `correct_flags`."""
+    errors = []
+    correct = sum(correct_flags)
+    if kind == Question.Kind.TRUE_FALSE and len(correct_flags) != 2:
+        errors.append(
+            ValidationError(
+                "A true/false question needs exactly two choices.", code="true_false_choices"
+            )
+        )
+    elif len(correct_flags) < 2:
+        errors.append(ValidationError("A question needs at least two choices.", code="too_few"))
+    if kind in (Question.Kind.SINGLE, Question.Kind.TRUE_FALSE) and correct != 1:
+        label = Question.Kind(kind).label.lower()
+        errors.append(
+            ValidationError(
+                f"A {label} question needs exactly one correct choice (it has {correct}).",
+                code="one_correct",
+            )
+        )
+    if kind == Question.Kind.MULTIPLE and correct < 1:
+        errors.append(
+            ValidationError(
+                "A multiple choice question needs at least one correct choice.",
+                code="no_correct",
+            )
+        )
+    return errors
+
+
+class ChoiceQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A choice is visible exactly when its question is."""
+        return self.filter(question__in=Question.objects.visible_to(user))
+
+
+class Choice(models.Model):
+    """One answer offered for a question."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    position = models.PositiveIntegerField(help_text="Order of the choice under its question.")
+    text = models.CharField(max_length=500, help_text="The answer as learners read it.")
+    is_correct = models.BooleanField(
+        default=False, help_text="Never shown to learners before they submit."
+    )
+
+    objects = ChoiceQuerySet.as_manager()
+
+    class Meta:
+        base_manager_name = "objects"
+        ordering = ["question", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "position"],
+                name="choice_position_unique",
+                violation_error_message="Another choice of this question has this position.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(text=""),
+                name="choice_text_not_blank",
+                violation_error_message="A choice needs text.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class QuizAttempt(models.Model):
+    """One learner's scored submission of a quiz. Written once, never changed."""
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="attempts")
+    client_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Opaque id the frontend generates per learner; empty when it sends none.",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="quiz_attempts",
+    )
+    idempotency_key = models.CharField(
+        max_length=64, help_text="Set by the client; a retry with the same key is not stored twice."
+    )
+    answers_fingerprint = models.CharField(
+        max_length=64, help_text="Digest of the submitted answers, to recognise a true retry."
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(db_index=True)
+    duration = models.DurationField(null=True, blank=True)
+    score = models.PositiveIntegerField()
+    max_score = models.PositiveIntegerField()
+    percentage = models.FloatField()
+    passed = models.BooleanField()
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+        indexes = [models.Index(fields=["quiz", "submitted_at"], name="attempt_quiz_time_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quiz", "client_id", "idempotency_key"], name="attempt_idempotency_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__lte=models.F("max_score")), name="attempt_score_at_most_max"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quiz} · {self.score}/{self.max_score} · {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
+class AttemptAnswer(models.Model):
+    """What an attempt answered to one question, and whether it was right."""
+
+    attempt = models.ForeignKey(QuizAttempt, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    selected_choices = models.ManyToManyField(
+        Choice, through="AttemptAnswerChoice", related_name="+", blank=True
+    )
+    is_correct = models.BooleanField()
+
+    class Meta:
+        ordering = ["attempt", "question__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "question"], name="answer_once_per_question")
+        ]
+
+    def __str__(self):
+        return f"{self.question} · {'right' if self.is_correct else 'wrong'}"
+
+
+class AttemptAnswerChoice(models.Model):
+    answer = models.ForeignKey(AttemptAnswer, on_delete=models.CASCADE)
+    choice = models.ForeignKey(Choice, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["answer", "choice"], name="answer_choice_once")
+        ]
+
+    def __str__(self):
+        return f"{self.answer_id} chose {self.choice_id}"

@@ -1,0 +1,26 @@
+"""Reads of quiz data that span relations: what GraphQL and the admin show of attempts."""
+
+from django.db.models import Prefetch
+
+from quizzes.models import AttemptAnswer, QuizAttempt
+from terms.models import Term
+
+
+def attempt_with_results(*, attempt_id: int, user) -> QuizAttempt:
+    """The attempt with its quiz and, per question in quiz order, the answer given, the
+    question's choices and its term (None when `user` may not see the term), fetched in
+    a fixed number of queries."""
+    answers = (
+        AttemptAnswer.objects.select_related("question")
+        .order_by("question__position")
+        .prefetch_related(
+            "selected_choices",
+            "question__choices",
+            Prefetch("question__term", queryset=Term.objects.visible_to(user)),
+        )
+    )
+    return (
+        QuizAttempt.objects.select_related("quiz")
+        .prefetch_related(Prefetch("answers", queryset=answers))
+        .get(pk=attempt_id)
+    )

@@ -1,0 +1,305 @@
+"""State changes of quizzes: scoring and storing attempts, publishing, drafting quizzes.
+
+Every function here is one named write, called alike by GraphQL, the admin and
+management commands. Client mistakes raise ValidationError with a code from
+`ErrorCode`, keyed by the input field they concern; nothing is written then.
+"""
+
+import datetime
+import hashlib
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from quizzes.models import (
+    AttemptAnswer,
+    AttemptAnswerChoice,
+    Choice,
+    Question,
+    Quiz,
+    QuizAttempt,
+    question_shape_errors,
+)
+from terms.models import Chapter, Status, Term
+from terms.services import content_set_status
+
+MAX_ANSWERS = 250
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+
+class ErrorCode(StrEnum):
+    QUIZ_NOT_FOUND = "QUIZ_NOT_FOUND"
+    QUESTION_NOT_IN_QUIZ = "QUESTION_NOT_IN_QUIZ"
+    CHOICE_NOT_IN_QUESTION = "CHOICE_NOT_IN_QUESTION"
+    DUPLICATE_ANSWER = "DUPLICATE_ANSWER"
+    TOO_MANY_CHOICES = "TOO_MANY_CHOICES"
+    TOO_MANY_ANSWERS = "TOO_MANY_ANSWERS"
+    INVALID_ID = "INVALID_ID"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_STARTED_AT = "INVALID_STARTED_AT"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+
+
+def client_error(field_name: str, message: str, code: ErrorCode) -> ValidationError:
+    return ValidationError({field_name: ValidationError(message, code=code.value)})
+
+
+@dataclass(frozen=True)
+class AnswerInput:
+    question_id: int
+    choice_ids: list[int] = field(default_factory=list)
+
+
+def answers_fingerprint(answers: list[AnswerInput]) -> str:
+    normalized = sorted((answer.question_id, sorted(answer.choice_ids)) for answer in answers)
+    return hashlib.sha256(json.dumps(normalized).encode()).hexdigest()
+
+
+def attempt_submit(
+    *,
+    quiz_id: int,
+    answers: list[AnswerInput],
+    idempotency_key: str,
+    client_id: str = "",
+    started_at: datetime.datetime | None = None,
+    user=None,
+) -> QuizAttempt:
+    """Score `answers` to the published quiz `quiz_id` and store the attempt, once.
+
+    A question is right when the selected choices equal its correct choices; questions
+    left out count as wrong. The attempt and one answer per question of the quiz are
+    written in one transaction. Repeating a submission with the same (quiz, client_id,
+    idempotency_key) returns the stored attempt and writes nothing, even when the two
+    requests race; repeating it with other answers is an IDEMPOTENCY_CONFLICT.
+    Raises ValidationError (codes in ErrorCode) and then writes nothing.
+    """
+    quiz = Quiz.objects.published().filter(pk=quiz_id).first()
+    if quiz is None:
+        raise client_error("quiz", "No published quiz has this id.", ErrorCode.QUIZ_NOT_FOUND)
+    questions = {question.pk: question for question in quiz.questions.prefetch_related("choices")}
+    _validate_answers(answers, questions)
+
+    now = timezone.now()
+    if started_at is not None and not (
+        now - datetime.timedelta(days=7) <= started_at <= now + CLOCK_SKEW
+    ):
+        raise client_error(
+            "startedAt",
+            "startedAt must be a time within the last seven days.",
+            ErrorCode.INVALID_STARTED_AT,
+        )
+    fingerprint = answers_fingerprint(answers)
+    identity = {"quiz": quiz, "client_id": client_id, "idempotency_key": idempotency_key}
+
+    existing = QuizAttempt.objects.filter(**identity).first()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    try:
+        with transaction.atomic():
+            return _store_attempt(
+                identity, questions, answers, fingerprint, started_at, now, quiz, user
+            )
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as a retry.
+        existing = QuizAttempt.objects.filter(**identity).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+
+
+def _validate_answers(answers: list[AnswerInput], questions: dict[int, Question]) -> None:
+    if len(answers) > min(len(questions), MAX_ANSWERS):
+        raise client_error(
+            "answers",
+            f"This quiz has {len(questions)} questions; {len(answers)} answers were sent.",
+            ErrorCode.TOO_MANY_ANSWERS,
+        )
+    answered: set[int] = set()
+    for index, answer in enumerate(answers):
+        question = questions.get(answer.question_id)
+        if question is None:
+            raise client_error(
+                f"answers.{index}.question",
+                "This question is not part of the quiz.",
+                ErrorCode.QUESTION_NOT_IN_QUIZ,
+            )
+        if question.pk in answered:
+            raise client_error(
+                f"answers.{index}.question",
+                "This question is answered twice.",
+                ErrorCode.DUPLICATE_ANSWER,
+            )
+        answered.add(question.pk)
+        choice_ids = {choice.pk for choice in question.choices.all()}
+        if len(set(answer.choice_ids)) != len(answer.choice_ids):
+            raise client_error(
+                f"answers.{index}.choices",
+                "A choice is selected twice.",
+                ErrorCode.DUPLICATE_ANSWER,
+            )
+        if any(choice_id not in choice_ids for choice_id in answer.choice_ids):
+            raise client_error(
+                f"answers.{index}.choices",
+                "A selected choice does not belong to this question.",
+                ErrorCode.CHOICE_NOT_IN_QUESTION,
+            )
+        if question.kind != Question.Kind.MULTIPLE and len(answer.choice_ids) > 1:
+            raise client_error(
+                f"answers.{index}.choices",
+                "Only one choice may be selected for this question.",
+                ErrorCode.TOO_MANY_CHOICES,
+            )
+
+
+def _store_attempt(identity, questions, answers, fingerprint, started_at, now, quiz, user):
+    selected = {answer.question_id: set(answer.choice_ids) for answer in answers}
+    results = {
+        question.pk: selected.get(question.pk, set())
+        == {choice.pk for choice in question.choices.all() if choice.is_correct}
+        for question in questions.values()
+    }
+    score, max_score = sum(results.values()), len(questions)
+    percentage = round(100 * score / max_score, 2) if max_score else 0.0
+    attempt = QuizAttempt.objects.create(
+        **identity,
+        user=user if user is not None and user.is_authenticated else None,
+        answers_fingerprint=fingerprint,
+        started_at=started_at,
+        submitted_at=now,
+        duration=now - started_at if started_at is not None and started_at <= now else None,
+        score=score,
+        max_score=max_score,
+        percentage=percentage,
+        passed=percentage >= quiz.pass_percentage,
+    )
+    stored = AttemptAnswer.objects.bulk_create(
+        AttemptAnswer(attempt=attempt, question_id=question_id, is_correct=correct)
+        for question_id, correct in results.items()
+    )
+    AttemptAnswerChoice.objects.bulk_create(
+        AttemptAnswerChoice(answer=answer, choice_id=choice_id)
+        for answer in stored
+        for choice_id in sorted(selected.get(answer.question_id, ()))
+    )
+    return attempt
+
+
+def _replay(existing: QuizAttempt, fingerprint: str) -> QuizAttempt:
+    if existing.answers_fingerprint != fingerprint:
+        raise client_error(
+            "idempotencyKey",
+            "This idempotency key was already used for a submission with other answers.",
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+        )
+    return existing
+
+
+def quiz_problems(quiz: Quiz) -> list[str]:
+    """Why `quiz` cannot be published; empty when it can."""
+    questions = list(quiz.questions.prefetch_related("choices"))
+    if not questions:
+        return ["The quiz has no questions."]
+    return [
+        f"Question {question.position}: {error.message}"
+        for question in questions
+        for error in question_shape_errors(
+            question.kind, [choice.is_correct for choice in question.choices.all()]
+        )
+    ]
+
+
+def quizzes_publish(*, queryset, user=None) -> int:
+    """Publish every quiz of `queryset` that has no problems; returns how many changed.
+
+    Raises ValidationError listing the problems of the quizzes that cannot be
+    published; then nothing is published.
+    """
+    problems = [f"{quiz}: {problem}" for quiz in queryset for problem in quiz_problems(quiz)]
+    if problems:
+        raise ValidationError(problems, code="unpublishable")
+    return content_set_status(queryset=queryset, status=Status.PUBLISHED, user=user)
+
+
+MIN_TERMS_FOR_QUIZ = 4
+CHOICES_PER_QUESTION = 4
+WORD = re.compile(r"[a-z]{4,}")
+
+
+def _words(text: str) -> set[str]:
+    return set(WORD.findall(text.lower()))
+
+
+def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
+    """Draft a "which term matches this definition?" quiz from the chapter's published terms.
+
+    Each question asks for one term; its three distractors come from the same chapter,
+    related terms first, then the terms whose definitions share the most words. The
+    same chapter content and seed give the same quiz. The quiz is saved as a draft for
+    editors to review. Raises ValidationError when the chapter has fewer than four
+    published terms, when `questions` is out of range, or when the quiz already exists.
+    """
+    terms = list(
+        Term.objects.published()
+        .filter(chapter=chapter)
+        .order_by("pk")
+        .prefetch_related("related_terms")
+    )
+    if len(terms) < MIN_TERMS_FOR_QUIZ:
+        raise ValidationError(
+            f"{chapter} has {len(terms)} published terms; a generated quiz needs at least "
+            f"{MIN_TERMS_FOR_QUIZ}.",
+            code="too_few_terms",
+        )
+    if not 1 <= questions <= len(terms):
+        raise ValidationError(
+            f"Ask for 1 to {len(terms)} questions (one per published term).",
+            code="question_count",
+        )
+    slug = slugify(f"{chapter.slug}-quiz-{seed}")
+    if Quiz.objects.filter(slug=slug).exists():
+        raise ValidationError(f'A quiz "{slug}" already exists; use another seed.', code="exists")
+
+    rng = random.Random(seed)
+    words = {term.pk: _words(term.definition) for term in terms}
+    with transaction.atomic():
+        quiz = Quiz.objects.create(
+            title=f"{chapter.title}: which term is it?",
+            slug=slug,
+            chapter=chapter,
+            description=f"Match each definition to its term ({questions} questions).",
+            status=Status.DRAFT,
+        )
+        for position, term in enumerate(rng.sample(terms, questions), start=1):
+            related = {other.pk for other in term.related_terms.all()}
+            candidates = sorted(
+                (other for other in terms if other.pk != term.pk),
+                key=lambda other: (
+                    other.pk not in related,
+                    -len(words[term.pk] & words[other.pk]),
+                    other.name.lower(),
+                ),
+            )
+            options = [term, *candidates[: CHOICES_PER_QUESTION - 1]]
+            rng.shuffle(options)
+            question = Question.objects.create(
+                quiz=quiz,
+                position=position,
+                prompt=f"Which term matches this definition? “{term.definition}”",
+                kind=Question.Kind.SINGLE,
+                term=term,
+                explanation=f"{term.name}: {term.definition}",
+            )
+            Choice.objects.bulk_create(
+                Choice(
+                    question=question, position=index, text=option.name, is_correct=option == term
+                )
+                for index, option in enumerate(options, start=1)
+            )
+    return quiz

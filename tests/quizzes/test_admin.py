@@ -1,0 +1,210 @@
+"""Authoring quizzes in the admin: question shapes, publishing rules, read-only attempts."""
+
+import pytest
+from django.urls import reverse
+
+from quizzes.models import Question, Quiz, QuizAttempt
+from quizzes.services import attempt_submit
+from terms.models import Status
+
+SINGLE, MULTIPLE, TRUE_FALSE = (
+    Question.Kind.SINGLE,
+    Question.Kind.MULTIPLE,
+    Question.Kind.TRUE_FALSE,
+)
+
+
+def choice_formset(choices, prefix="choices"):
+    """POST data for the choice inline of a new question: choices are (text, correct)."""
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(choices)),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "2",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, (text, correct) in enumerate(choices):
+        data[f"{prefix}-{index}-position"] = str(index + 1)
+        data[f"{prefix}-{index}-text"] = text
+        if correct:
+            data[f"{prefix}-{index}-is_correct"] = "on"
+    return data
+
+
+def add_question(client, quiz, kind, choices):
+    data = {"quiz": quiz.pk, "position": "9", "prompt": "Which?", "kind": kind, "explanation": ""}
+    return client.post(reverse("admin:quizzes_question_add"), {**data, **choice_formset(choices)})
+
+
+@pytest.fixture
+def draft_quiz(make_quiz):
+    return make_quiz([], slug="draft", status=Status.DRAFT)
+
+
+@pytest.mark.parametrize(
+    ("kind", "choices", "message"),
+    [
+        (
+            SINGLE,
+            [("a", True), ("b", True)],
+            "A single choice question needs exactly one correct choice (it has 2).",
+        ),
+        (
+            SINGLE,
+            [("a", False), ("b", False)],
+            "A single choice question needs exactly one correct choice (it has 0).",
+        ),
+        (
+            MULTIPLE,
+            [("a", False), ("b", False), ("c", False)],
+            "A multiple choice question needs at least one correct choice.",
+        ),
+        (
+            TRUE_FALSE,
+            [("True", True), ("False", False), ("Maybe", False)],
+            "A true/false question needs exactly two choices.",
+        ),
+        (
+            TRUE_FALSE,
+            [("True", True), ("False", True)],
+            "A true or false question needs exactly one correct choice (it has 2).",
+        ),
+    ],
+)
+def test_invalid_question_shapes_are_refused(editor_client, draft_quiz, kind, choices, message):
+    """Saving a question with the wrong number of (correct) choices shows why."""
+    response = add_question(editor_client, draft_quiz, kind, choices)
+    assert response.status_code == 200
+    assert message in response.context["inline_admin_formsets"][0].formset.non_form_errors()
+    assert not Question.objects.exists()
+
+
+def test_too_few_choices_are_refused(editor_client, draft_quiz):
+    """A question needs two choices at least."""
+    response = add_question(editor_client, draft_quiz, MULTIPLE, [("only", True)])
+    assert response.status_code == 200
+    assert not Question.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "choices"),
+    [
+        (SINGLE, [("a", False), ("b", True), ("c", False)]),
+        (MULTIPLE, [("a", True), ("b", True), ("c", False)]),
+        (TRUE_FALSE, [("True", False), ("False", True)]),
+    ],
+)
+def test_valid_question_shapes_are_saved(editor_client, draft_quiz, kind, choices):
+    """Editors save well-formed questions of every kind."""
+    response = add_question(editor_client, draft_quiz, kind, choices)
+    assert response.status_code == 302
+    question = Question.objects.get()
+    assert [(c.text, c.is_correct) for c in question.choices.all()] == choices
+
+
+def quiz_change_data(quiz, status):
+    questions = list(quiz.questions.all())
+    data = {
+        "title": quiz.title,
+        "slug": quiz.slug,
+        "status": status,
+        "pass_percentage": "70",
+        "description": "",
+        "questions-TOTAL_FORMS": str(len(questions)),
+        "questions-INITIAL_FORMS": str(len(questions)),
+        "questions-MIN_NUM_FORMS": "0",
+        "questions-MAX_NUM_FORMS": "1000",
+    }
+    for index, question in enumerate(questions):
+        data.update(
+            {
+                f"questions-{index}-id": str(question.pk),
+                f"questions-{index}-quiz": str(quiz.pk),
+                f"questions-{index}-position": str(question.position),
+                f"questions-{index}-prompt": question.prompt,
+                f"questions-{index}-kind": question.kind,
+                f"questions-{index}-explanation": question.explanation,
+            }
+        )
+    return data
+
+
+def test_quiz_with_an_invalid_question_cannot_be_published(editor_client, make_quiz):
+    """The quiz form refuses to publish while a question is malformed."""
+    quiz = make_quiz(
+        [(SINGLE, [True, False]), (SINGLE, [True, True])], slug="bad", status=Status.DRAFT
+    )
+    url = reverse("admin:quizzes_quiz_change", args=[quiz.pk])
+    response = editor_client.post(url, quiz_change_data(quiz, "published"))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert list(errors) == [
+        "This quiz cannot be published yet.",
+        "Question 2: A single choice question needs exactly one correct choice (it has 2).",
+    ]
+    quiz.refresh_from_db()
+    assert quiz.status == Status.DRAFT
+
+
+def test_valid_quiz_is_published_from_the_form(editor_client, make_quiz):
+    """A quiz whose questions are all well-formed publishes, with its date."""
+    quiz = make_quiz([(SINGLE, [True, False])], slug="good", status=Status.DRAFT)
+    url = reverse("admin:quizzes_quiz_change", args=[quiz.pk])
+    response = editor_client.post(url, quiz_change_data(quiz, "published"))
+    assert response.status_code == 302
+    quiz.refresh_from_db()
+    assert quiz.status == Status.PUBLISHED
+    assert quiz.published_at is not None
+
+
+def test_publish_action_refuses_invalid_quizzes(editor_client, make_quiz):
+    """The bulk publish action publishes nothing when any selected quiz is invalid."""
+    good = make_quiz([(SINGLE, [True, False])], slug="good", status=Status.DRAFT)
+    empty = make_quiz([], slug="empty", status=Status.DRAFT)
+    response = editor_client.post(
+        reverse("admin:quizzes_quiz_changelist"),
+        {"action": "publish_quizzes", "_selected_action": [good.pk, empty.pk]},
+        follow=True,
+    )
+    notes = [str(m) for m in response.context["messages"]]
+    assert "Empty: The quiz has no questions." in notes
+    assert "Nothing was published." in notes
+    assert set(Quiz.objects.values_list("status", flat=True)) == {Status.DRAFT}
+
+
+def test_quiz_list_counts_questions_and_attempts(editor_client, seed_quiz):
+    """The quiz list shows how many questions and attempts each quiz has."""
+    attempt_submit(quiz_id=seed_quiz.pk, answers=[], idempotency_key="k")
+    response = editor_client.get(reverse("admin:quizzes_quiz_changelist"))
+    [row] = response.context["cl"].result_list
+    assert (row.questions_total, row.attempts_total) == (14, 1)
+
+
+def test_attempts_are_read_only(editor_client, staff_client, seed_quiz):
+    """Attempts can be viewed but not added, changed or deleted, even by superusers."""
+    attempt = attempt_submit(quiz_id=seed_quiz.pk, answers=[], idempotency_key="k")
+    change_url = reverse("admin:quizzes_quizattempt_change", args=[attempt.pk])
+    for client in (editor_client, staff_client):
+        assert client.get(reverse("admin:quizzes_quizattempt_changelist")).status_code == 200
+        view = client.get(change_url)
+        assert view.status_code == 200
+        assert b'type="submit"' not in view.content.split(b'id="quizattempt_form"')[-1]
+        assert client.get(reverse("admin:quizzes_quizattempt_add")).status_code == 403
+        delete_url = reverse("admin:quizzes_quizattempt_delete", args=[attempt.pk])
+        assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert QuizAttempt.objects.count() == 1
+
+
+def test_deleting_a_quiz_with_attempts_says_to_archive(staff_client, seed_quiz):
+    """The delete page explains that the quiz is protected and should be archived."""
+    attempt_submit(quiz_id=seed_quiz.pk, answers=[], idempotency_key="k")
+    url = reverse("admin:quizzes_quiz_delete", args=[seed_quiz.pk])
+    page = staff_client.get(url)
+    assert b"Archive the quiz instead" in page.content
+    staff_client.post(url, {"post": "yes"})
+    assert Quiz.objects.filter(pk=seed_quiz.pk).exists()
+
+
+def test_editors_author_quizzes(editor_client):
+    """The Editors group may add quizzes and questions."""
+    assert editor_client.get(reverse("admin:quizzes_quiz_add")).status_code == 200
+    assert editor_client.get(reverse("admin:quizzes_question_add")).status_code == 200
