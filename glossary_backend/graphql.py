@@ -10,6 +10,7 @@ from strawberry import relay
 from strawberry_django.relay import DjangoListConnection
 
 DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
 
 
 def request_user(info: strawberry.Info):

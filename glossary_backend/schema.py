@@ -6,15 +6,15 @@ from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from glossary_backend.graphql import MAX_PAGE_SIZE
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
 from quizzes.graphql.schema import Query as QuizzesQuery
+from quizzes.graphql.schema import StaffQuery as QuizzesStaffQuery
 from terms.graphql.schema import Query as TermsQuery
-
-MAX_PAGE_SIZE = 100
 
 
 @strawberry.type
-class Query(TermsQuery, QuizzesQuery):
+class Query(TermsQuery, QuizzesQuery, QuizzesStaffQuery):
     node: relay.Node | None = strawberry_django.node(
         description="Any object by its global ID, or null if it does not exist or is hidden."
     )

@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
@@ -50,6 +52,7 @@ class Quiz(Publishable):
     class Meta:
         base_manager_name = "objects"
         verbose_name_plural = "quizzes"
+        permissions = [("view_quiz_analytics", "Can view quiz analytics and export attempts")]
         ordering = ["title", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -195,6 +198,26 @@ class Choice(models.Model):
         return self.text
 
 
+class QuizAttemptQuerySet(models.QuerySet):
+    @staticmethod
+    def submitted_between_q(since: datetime.date | None, until: datetime.date | None) -> Q:
+        """Submitted on the days `since` to `until`, both included (UTC); either may be None."""
+        window = Q()
+        if since is not None:
+            window &= Q(
+                submitted_at__gte=datetime.datetime.combine(since, datetime.time(), datetime.UTC)
+            )
+        if until is not None:
+            end = datetime.datetime.combine(
+                until + datetime.timedelta(days=1), datetime.time(), datetime.UTC
+            )
+            window &= Q(submitted_at__lt=end)
+        return window
+
+    def submitted_between(self, since: datetime.date | None, until: datetime.date | None):
+        return self.filter(self.submitted_between_q(since, until))
+
+
 class QuizAttempt(models.Model):
     """One learner's scored submission of a quiz. Written once, never changed."""
 
@@ -224,6 +247,8 @@ class QuizAttempt(models.Model):
     max_score = models.PositiveIntegerField()
     percentage = models.FloatField()
     passed = models.BooleanField()
+
+    objects = QuizAttemptQuerySet.as_manager()
 
     class Meta:
         ordering = ["-submitted_at", "-pk"]

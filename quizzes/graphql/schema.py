@@ -1,10 +1,16 @@
-"""Public quiz API: published quizzes to read; submissions go through mutations.py."""
+"""Quiz API: published quizzes to read, and staff analytics; submissions are in mutations.py."""
+
+import datetime
 
 import strawberry
 import strawberry_django
+from django.core.exceptions import ValidationError
+from strawberry_django.permissions import HasPerm
 
-from glossary_backend.graphql import Connection
-from quizzes.graphql.types import QuizType
+from glossary_backend.graphql import Connection, InvalidArgument
+from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics
+from quizzes.graphql.mutations import decode_id
+from quizzes.graphql.types import QuizAnalyticsType, QuizType
 from quizzes.models import Quiz
 
 
@@ -17,3 +23,25 @@ class Query:
     @strawberry_django.field(description="A quiz by its slug, or null.")
     def quiz(self, slug: str) -> QuizType | None:
         return Quiz.objects.filter(slug=slug)
+
+
+@strawberry.type
+class StaffQuery:
+    @strawberry_django.field(
+        description="Quiz analytics over an optional window of days (UTC, both included). "
+        "Staff with the analytics permission only.",
+        extensions=[HasPerm(ANALYTICS_PERMISSION, fail_silently=False)],
+    )
+    def quiz_analytics(
+        self,
+        quiz: strawberry.ID,
+        since: datetime.date | None = None,
+        until: datetime.date | None = None,
+    ) -> QuizAnalyticsType:
+        if since and until and since > until:
+            raise InvalidArgument("until", "must not be before since.")
+        try:
+            quiz_obj = Quiz.objects.get(pk=decode_id(quiz, "Quiz", "quiz"))
+        except (ValidationError, Quiz.DoesNotExist):
+            raise InvalidArgument("quiz", "no quiz has this ID.") from None
+        return quiz_analytics(quiz=quiz_obj, since=since, until=until)

@@ -7,13 +7,26 @@ import strawberry_django
 from django.db.models import Prefetch
 from strawberry import relay
 from strawberry_django.optimizer import optimize
+from strawberry_django.permissions import HasPerm
 
-from glossary_backend.graphql import Connection, count_per_parent, request_user
+from glossary_backend.graphql import (
+    MAX_PAGE_SIZE,
+    Connection,
+    InvalidArgument,
+    count_per_parent,
+    request_user,
+)
+from quizzes.analytics import (
+    ANALYTICS_PERMISSION,
+    TermMisses,
+    term_miss_rate,
+    terms_by_misses,
+)
 from terms.graphql.filters import TermFilter, TermOrder
 from terms.models import Chapter, Term
 
 if TYPE_CHECKING:
-    from quizzes.graphql.types import QuizType
+    from quizzes.graphql.types import QuizType, TermMissesType
 
 
 def visible_terms(info: strawberry.Info):
@@ -66,6 +79,32 @@ class ChapterType(relay.Node):
         counts = Counter(term.initial for term in root.index_terms)
         return [LetterCount(letter=letter, count=counts[letter]) for letter in sorted(counts)]
 
+    @strawberry_django.field(
+        description="The chapter's terms that learners miss most, over every quiz and all "
+        "time. Staff with the analytics permission only.",
+        prefetch_related=[
+            lambda info: Prefetch(
+                "terms", queryset=terms_by_misses(Term.objects.all()), to_attr="most_missed"
+            )
+        ],
+        extensions=[HasPerm(ANALYTICS_PERMISSION, fail_silently=False)],
+    )
+    def most_missed_terms(
+        self, root: Chapter, first: int = 10
+    ) -> list[Annotated["TermMissesType", strawberry.lazy("quizzes.graphql.types")]]:
+        if not 1 <= first <= MAX_PAGE_SIZE:
+            raise InvalidArgument("first", f"must be between 1 and {MAX_PAGE_SIZE}.")
+        return [
+            TermMisses(
+                term_id=term.pk,
+                name=term.name,
+                slug=term.slug,
+                answers=term.answer_count,
+                misses=term.miss_count,
+            )
+            for term in root.most_missed[:first]
+        ]
+
     @classmethod
     def get_queryset(cls, queryset, info: strawberry.Info, **kwargs):
         return queryset.visible_to(request_user(info))
@@ -85,6 +124,15 @@ class TermType(relay.Node):
     )
     updated_at: datetime.datetime
     published_at: datetime.datetime | None
+
+    @strawberry_django.field(
+        description="Share of answers to questions on this term that were wrong, over every "
+        "quiz and all time; null without answers. Staff with the analytics permission only.",
+        annotate={"miss_rate": lambda info: term_miss_rate()},
+        extensions=[HasPerm(ANALYTICS_PERMISSION, fail_silently=False)],
+    )
+    def miss_rate(self, root: Term) -> float | None:
+        return root.miss_rate
 
     @strawberry_django.field(description="Other names people search for.", only=["aliases"])
     def aliases(self, root: Term) -> list[str]:
