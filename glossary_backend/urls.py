@@ -1,16 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 from glossary_backend.schema import schema
+from quizzes.views import export
 
 admin.site.site_header = "Glossary administration"
 admin.site.site_title = "Glossary admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    re_path(r"^exports/(?P<dataset>[a-z]+)\.(?P<fmt>[a-z]+)$", export, name="export"),
     # Frontends call the API cross-origin without cookies, so there is no CSRF token to
     # check; staff sessions only widen what reads return.
     path(

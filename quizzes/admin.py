@@ -5,8 +5,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms import BaseInlineFormSet, ModelForm
 
+from quizzes.analytics import ANALYTICS_PERMISSION
+from quizzes.exports import dataset_rows
 from quizzes.models import AttemptAnswer, Choice, Question, Quiz, QuizAttempt, question_shape_errors
 from quizzes.services import quiz_generate, quiz_problems, quizzes_publish
+from quizzes.views import streaming_export
 from terms.admin import ChapterAdmin, archive, unpublish
 from terms.models import Chapter, Status, Term
 
@@ -68,6 +71,12 @@ def publish_quizzes(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{changed} quiz(zes) published.", messages.SUCCESS)
 
 
+@admin.action(description="Export attempts of selected quizzes (CSV)", permissions=["analytics"])
+def export_attempts(modeladmin, request, queryset):
+    attempts = QuizAttempt.objects.filter(quiz__in=queryset)
+    return streaming_export("attempts", "csv", dataset_rows("attempts", attempts))
+
+
 @admin.register(Quiz)
 class QuizAdmin(admin.ModelAdmin):
     form = QuizAdminForm
@@ -79,7 +88,10 @@ class QuizAdmin(admin.ModelAdmin):
     autocomplete_fields = ["chapter"]
     readonly_fields = ["published_at", "created_at", "updated_at"]
     inlines = [QuestionInline]
-    actions = [publish_quizzes, unpublish, archive]
+    actions = [publish_quizzes, unpublish, archive, export_attempts]
+
+    def has_analytics_permission(self, request):
+        return request.user.has_perm(ANALYTICS_PERMISSION)
 
     def get_queryset(self, request):
         return (

@@ -1,0 +1,185 @@
+"""Streaming exports of quiz data: attempts, answers and item analysis, as CSV or JSON Lines.
+
+Rows come from the database in chunks (a server-side cursor on PostgreSQL) and leave as
+encoded lines, so memory stays flat whatever the row count. The HTTP views, the
+management command and the admin action all call `export_lines`.
+"""
+
+import csv
+import datetime
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db.models import Aggregate, CharField, OuterRef, Subquery
+
+from quizzes.analytics import quiz_analytics
+from quizzes.models import AttemptAnswer, AttemptAnswerChoice, Quiz
+
+CHUNK_ROWS = 2000
+FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+# Spreadsheets run cells that start with these as formulas.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class JoinedIds(Aggregate):
+    """Space-separated ids, in ascending order: STRING_AGG on PostgreSQL, GROUP_CONCAT on SQLite."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s, ' ')"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            function="STRING_AGG",
+            template="%(function)s((%(expressions)s)::text, ' ' ORDER BY %(expressions)s)",
+            **extra_context,
+        )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    columns: tuple[str, ...]
+    description: str
+
+
+DATASETS = {
+    dataset.name: dataset
+    for dataset in [
+        Dataset(
+            "attempts",
+            (
+                "attempt_id", "quiz", "client_id", "started_at", "submitted_at",
+                "duration_seconds", "score", "max_score", "percentage", "passed",
+            ),
+            "one row per attempt",
+        ),
+        Dataset(
+            "answers",
+            (
+                "attempt_id", "quiz", "submitted_at", "question_id", "question_position",
+                "term", "is_correct", "choice_ids",
+            ),
+            "one row per attempt and question",
+        ),
+        Dataset(
+            "questions",
+            (
+                "quiz", "question_id", "position", "prompt", "term_id", "seen", "answered",
+                "correct", "facility", "discrimination", "weak",
+            ),
+            "item analysis, one row per question",
+        ),
+    ]
+}  # fmt: skip
+
+
+def _attempt_rows(attempts) -> Iterator[tuple]:
+    rows = attempts.order_by("pk").values_list(
+        "pk", "quiz__slug", "client_id", "started_at", "submitted_at", "duration",
+        "score", "max_score", "percentage", "passed",
+    )  # fmt: skip
+    for row in rows.iterator(chunk_size=CHUNK_ROWS):
+        duration = row[5]
+        yield (*row[:5], duration.total_seconds() if duration is not None else None, *row[6:])
+
+
+def _answer_rows(attempts) -> Iterator[tuple]:
+    chosen = (
+        AttemptAnswerChoice.objects.filter(answer=OuterRef("pk"))
+        .order_by()
+        .values("answer")
+        .annotate(ids=JoinedIds("choice_id"))
+        .values("ids")
+    )
+    rows = (
+        AttemptAnswer.objects.filter(attempt__in=attempts)
+        .annotate(choice_ids=Subquery(chosen))
+        .order_by("attempt_id", "question__position")
+        .values_list(
+            "attempt_id", "attempt__quiz__slug", "attempt__submitted_at", "question_id",
+            "question__position", "question__term__slug", "is_correct", "choice_ids",
+        )
+    )  # fmt: skip
+    for row in rows.iterator(chunk_size=CHUNK_ROWS):
+        yield (*row[:7], [int(i) for i in row[7].split()] if row[7] else [])
+
+
+def _question_rows(quizzes, since, until) -> Iterator[tuple]:
+    for quiz in quizzes.order_by("slug"):
+        for stats in quiz_analytics(quiz=quiz, since=since, until=until).questions:
+            yield (
+                quiz.slug, stats.question_id, stats.position, stats.prompt, stats.term_id,
+                stats.seen, stats.answered, stats.correct, stats.facility,
+                stats.discrimination, stats.weak,
+            )  # fmt: skip
+
+
+def dataset_rows(
+    dataset: str,
+    attempts,
+    *,
+    quizzes=None,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+) -> Iterator[tuple]:
+    """Rows of `dataset` for the given attempts (and, for "questions", quizzes and window)."""
+    if dataset == "attempts":
+        return _attempt_rows(attempts)
+    if dataset == "answers":
+        return _answer_rows(attempts)
+    if dataset == "questions":
+        quizzes = (
+            quizzes if quizzes is not None else Quiz.objects.filter(pk__in=attempts.values("quiz"))
+        )
+        return _question_rows(quizzes, since, until)
+    raise ValueError(f"Unknown dataset {dataset!r}.")
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    if isinstance(value, list):
+        return " ".join(str(item) for item in value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return value
+
+
+def _json_value(value):
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return value
+
+
+def export_lines(dataset: str, fmt: str, rows: Iterable[tuple]) -> Iterator[bytes]:
+    """Encoded output, a header line first for CSV; a chunk of lines at a time."""
+    columns = DATASETS[dataset].columns
+    buffer = io.StringIO()
+    if fmt == "csv":
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+
+        def write(row):
+            writer.writerow([_cell(value) for value in row])
+
+    elif fmt == "jsonl":
+
+        def write(row):
+            buffer.write(json.dumps(dict(zip(columns, map(_json_value, row), strict=True))))
+            buffer.write("\n")
+
+    else:
+        raise ValueError(f"Unknown format {fmt!r}.")
+    for count, row in enumerate(rows, start=1):
+        write(row)
+        if count % CHUNK_ROWS == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()

@@ -1,0 +1,57 @@
+"""django-filter FilterSets for the plain query strings of the export endpoints.
+
+The predicates are the models' QuerySet methods, the same the GraphQL layer uses.
+"""
+
+import django_filters
+from django import forms
+
+from quizzes.models import Quiz, QuizAttempt
+from terms.models import Chapter
+
+
+class AttemptExportForm(forms.Form):
+    def clean(self):
+        cleaned_data = super().clean()
+        since, until = cleaned_data.get("since"), cleaned_data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "Must not be before since.")
+        return cleaned_data
+
+
+class AttemptExportFilter(django_filters.FilterSet):
+    quiz = django_filters.ModelChoiceFilter(
+        queryset=Quiz.objects.all(), to_field_name="slug", help_text="A quiz's slug."
+    )
+    chapter = django_filters.ModelChoiceFilter(
+        field_name="quiz__chapter",
+        queryset=Chapter.objects.all(),
+        to_field_name="slug",
+        help_text="A chapter's slug: attempts at its quizzes.",
+    )
+    since = django_filters.DateFilter(
+        method="filter_since", help_text="First day (YYYY-MM-DD, UTC), included."
+    )
+    until = django_filters.DateFilter(
+        method="filter_until", help_text="Last day (YYYY-MM-DD, UTC), included."
+    )
+
+    class Meta:
+        model = QuizAttempt
+        fields = ["quiz", "chapter", "since", "until"]
+        form = AttemptExportForm
+
+    def filter_since(self, queryset, name, value):
+        return queryset.submitted_between(value, None)
+
+    def filter_until(self, queryset, name, value):
+        return queryset.submitted_between(None, value)
+
+    def quizzes(self):
+        """The quizzes the filter selects (every quiz when none is named)."""
+        data = self.form.cleaned_data
+        if data.get("quiz"):
+            return Quiz.objects.filter(pk=data["quiz"].pk)
+        if data.get("chapter"):
+            return Quiz.objects.filter(chapter=data["chapter"])
+        return Quiz.objects.all()

@@ -1,0 +1,70 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from quizzes.exports import DATASETS, FORMATS, dataset_rows, export_lines
+from quizzes.filtersets import AttemptExportFilter
+from quizzes.models import AttemptAnswer, QuizAttempt
+
+
+class Command(BaseCommand):
+    help = (
+        "Export quiz data: attempts (one row per attempt), answers (per attempt and "
+        "question) or questions (item analysis), as CSV or JSON Lines, to stdout or a file."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+        parser.add_argument("--format", required=True, choices=sorted(FORMATS), dest="fmt")
+        parser.add_argument("--quiz", help="Only this quiz (slug).")
+        parser.add_argument("--chapter", help="Only quizzes of this chapter (slug).")
+        parser.add_argument("--since", help="First day, YYYY-MM-DD (UTC), included.")
+        parser.add_argument("--until", help="Last day, YYYY-MM-DD (UTC), included.")
+        parser.add_argument("--output", type=Path, help="Write here instead of stdout.")
+
+    def handle(self, *args, dataset, fmt, output, **options):
+        params = {
+            key: options[key] for key in ("quiz", "chapter", "since", "until") if options[key]
+        }
+        filterset = AttemptExportFilter(params, queryset=QuizAttempt.objects.all())
+        if not filterset.is_valid():
+            problems = "; ".join(
+                f"--{name}: {' '.join(messages)}" for name, messages in filterset.errors.items()
+            )
+            raise CommandError(problems)
+        data = filterset.form.cleaned_data
+        rows = dataset_rows(
+            dataset,
+            filterset.qs,
+            quizzes=filterset.quizzes(),
+            since=data.get("since"),
+            until=data.get("until"),
+        )
+        if sys.stderr.isatty():
+            rows = tqdm(
+                rows, total=self._row_count(dataset, filterset), unit=" rows", file=sys.stderr
+            )
+        if output is not None:
+            try:
+                stream = output.open("wb")
+            except OSError as error:
+                raise CommandError(f"--output: {error}") from None
+        else:
+            stream = sys.stdout.buffer
+        try:
+            for chunk in export_lines(dataset, fmt, rows):
+                stream.write(chunk)
+            stream.flush()
+        finally:
+            if output is not None:
+                stream.close()
+
+    @staticmethod
+    def _row_count(dataset, filterset):
+        if dataset == "attempts":
+            return filterset.qs.count()
+        if dataset == "answers":
+            return AttemptAnswer.objects.filter(attempt__in=filterset.qs).count()
+        return None

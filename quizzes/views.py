@@ -1,0 +1,47 @@
+"""Staff-only export endpoints: /exports/<dataset>.<format>?quiz=&chapter=&since=&until="""
+
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from quizzes.analytics import ANALYTICS_PERMISSION
+from quizzes.exports import DATASETS, FORMATS, dataset_rows, export_lines
+from quizzes.filtersets import AttemptExportFilter
+from quizzes.models import QuizAttempt
+
+
+def streaming_export(
+    dataset: str, fmt: str, rows, filename_hint: str = ""
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(export_lines(dataset, fmt, rows), content_type=FORMATS[fmt])
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    suffix = f"-{filename_hint}" if filename_hint else ""
+    response["Content-Disposition"] = f'attachment; filename="{dataset}{suffix}-{stamp}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@permission_required(ANALYTICS_PERMISSION, raise_exception=True)
+def export(request, dataset: str, fmt: str):
+    if dataset not in DATASETS or fmt not in FORMATS:
+        raise Http404("No such export.")
+    unknown = sorted(set(request.GET) - set(AttemptExportFilter.base_filters))
+    if unknown:
+        return JsonResponse(
+            {"errors": {name: ["Unknown parameter."] for name in unknown}}, status=400
+        )
+    filterset = AttemptExportFilter(request.GET, queryset=QuizAttempt.objects.all())
+    if not filterset.is_valid():
+        return JsonResponse({"errors": filterset.errors}, status=400)
+    data = filterset.form.cleaned_data
+    rows = dataset_rows(
+        dataset,
+        filterset.qs,
+        quizzes=filterset.quizzes(),
+        since=data.get("since"),
+        until=data.get("until"),
+    )
+    hint = data["quiz"].slug if data.get("quiz") else ""
+    return streaming_export(dataset, fmt, rows, hint)
