@@ -1,16 +1,22 @@
 import random
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.forms import BaseInlineFormSet, ModelForm
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from quizzes.analytics import ANALYTICS_PERMISSION
+from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics, term_miss_rate
+from quizzes.charts import bar_chart
 from quizzes.exports import dataset_rows
+from quizzes.filtersets import AttemptExportFilter
 from quizzes.models import AttemptAnswer, Choice, Question, Quiz, QuizAttempt, question_shape_errors
 from quizzes.services import quiz_generate, quiz_problems, quizzes_publish
 from quizzes.views import streaming_export
-from terms.admin import ChapterAdmin, archive, unpublish
+from terms.admin import ChapterAdmin, TermAdmin, archive, unpublish
 from terms.models import Chapter, Status, Term
 
 GENERATED_QUESTIONS = 10
@@ -92,6 +98,78 @@ class QuizAdmin(admin.ModelAdmin):
 
     def has_analytics_permission(self, request):
         return request.user.has_perm(ANALYTICS_PERMISSION)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/analytics/",
+                self.admin_site.admin_view(self.analytics_view),
+                name="quizzes_quiz_analytics",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "has_analytics_permission": self.has_analytics_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def analytics_view(self, request, object_id):
+        if not self.has_analytics_permission(request):
+            raise PermissionDenied
+        quiz = self.get_object(request, object_id)
+        if quiz is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        window = AttemptExportFilter(request.GET, queryset=QuizAttempt.objects.none())
+        valid = window.is_valid()
+        since = window.form.cleaned_data.get("since") if valid else None
+        until = window.form.cleaned_data.get("until") if valid else None
+        analytics = quiz_analytics(quiz=quiz, since=since, until=until)
+        summary = analytics.summary
+        export_query = urlencode(
+            {
+                "quiz": quiz.slug,
+                **({"since": since} if since else {}),
+                **({"until": until} if until else {}),
+            }
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Analytics: {quiz}",
+            "quiz": quiz,
+            "window_form": window.form,
+            "export_query": export_query,
+            "summary": summary,
+            "reliability": analytics.reliability,
+            "questions": analytics.questions,
+            "most_missed": analytics.most_missed_terms,
+            "histogram_chart": bar_chart(
+                [(f"{b.low}", b.attempts, False) for b in summary.histogram]
+            ),
+            "facility_chart": bar_chart(
+                [(f"Q{q.position}", q.facility, q.weak) for q in analytics.questions],
+                maximum=1,
+                value_format="{:.2f}",
+            ),
+            "daily_chart": bar_chart(
+                [(day.day.strftime("%d %b"), day.attempts, False) for day in summary.per_day]
+            ),
+        }
+        return TemplateResponse(request, "admin/quizzes/quiz/analytics.html", context)
+
+    @admin.display(description="Analytics")
+    def analytics_link(self, quiz):
+        url = reverse("admin:quizzes_quiz_analytics", args=[quiz.pk])
+        return format_html('<a href="{}">Dashboard</a>', url)
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        if self.has_analytics_permission(request):
+            return [*columns, "analytics_link"]
+        return columns
 
     def get_queryset(self, request):
         return (
@@ -228,3 +306,23 @@ admin.site.unregister(Chapter)
 @admin.register(Chapter)
 class ChapterWithQuizzesAdmin(ChapterAdmin):
     actions = [*ChapterAdmin.actions, generate_quiz]
+
+
+# Terms are the terms app's; their miss rate comes from attempts, so it is added here.
+admin.site.unregister(Term)
+
+
+@admin.register(Term)
+class TermWithMissRateAdmin(TermAdmin):
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(miss_rate=term_miss_rate())
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        if request.user.has_perm(ANALYTICS_PERMISSION):
+            return [*columns, "miss_rate_display"]
+        return columns
+
+    @admin.display(description="Missed", ordering="miss_rate")
+    def miss_rate_display(self, term):
+        return "—" if term.miss_rate is None else f"{term.miss_rate:.0%}"

@@ -23,7 +23,11 @@ def create_analysts_group(apps, schema_editor):
     analysts.permissions.add(
         *Permission.objects.filter(
             content_type__app_label="quizzes", codename__in=ANALYST_PERMISSIONS
-        )
+        ),
+        # The dashboard links to the terms learners miss.
+        *Permission.objects.filter(
+            content_type__app_label="terms", codename__in=["view_term", "view_chapter"]
+        ),
     )
 
 
@@ -32,6 +36,6 @@ def remove_analysts_group(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("quizzes", "0003_analytics_permission")]
+    dependencies = [("quizzes", "0003_analytics_permission"), ("terms", "0002_editors_group")]
 
     operations = [migrations.RunPython(create_analysts_group, remove_analysts_group)]

@@ -1,0 +1,143 @@
+"""The admin's quiz analytics dashboard and the demo data behind it."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from quizzes.models import AttemptAnswer, AttemptAnswerChoice, QuizAttempt
+
+
+@pytest.fixture
+def analyst_client(client, django_user_model):
+    user = django_user_model.objects.create_user("analyst", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Analysts"))
+    client.force_login(user)
+    return client
+
+
+def dashboard_url(quiz):
+    return reverse("admin:quizzes_quiz_analytics", args=[quiz.pk])
+
+
+def bar_values(content: bytes, section: str) -> list[float]:
+    html = content.decode()
+    part = html[html.index(f'id="{section}"') :]
+    part = part[: part.index("</svg>")]
+    return [float(value) for value in re.findall(r'data-value="([^"]+)"', part)]
+
+
+def test_dashboard_draws_the_numbers(graded, analyst_client):
+    """Charts carry the histogram, facility and daily counts; weak questions are marked."""
+    response = analyst_client.get(dashboard_url(graded))
+    assert response.status_code == 200
+    content = response.content
+    assert bar_values(content, "score-distribution") == [0, 0, 3, 0, 0, 1, 0, 1, 0, 0]
+    assert bar_values(content, "facility") == [0.6, 0.4, 0.6, 0, 0]
+    assert bar_values(content, "attempts-per-day") == [2, 3]
+    assert content.count(b'class="bar weak"') == 1  # Q4: facility 0
+    assert b'<strong id="kpi-attempts">5</strong>' in content
+    lora = reverse("admin:terms_term_change", args=[response.context["most_missed"][0].term_id])
+    assert f'href="{lora}">LoRA</a>'.encode() in content
+    assert b"/exports/attempts.csv?quiz=quiz" in content
+
+
+def test_dashboard_window(graded, analyst_client):
+    """since/until narrow the dashboard; a bad date is shown and ignored."""
+    narrowed = analyst_client.get(dashboard_url(graded), {"since": "2026-11-02"})
+    assert narrowed.context["summary"].attempts == 3
+    bad = analyst_client.get(dashboard_url(graded), {"since": "soon"})
+    assert bad.status_code == 200
+    assert bad.context["summary"].attempts == 5
+    assert b"Enter a valid date." in bad.content
+
+
+def test_dashboard_of_a_quiz_without_attempts(make_quiz, analyst_client):
+    """An unattempted quiz shows empty charts, not an error."""
+    from quizzes.models import Question
+
+    quiz = make_quiz([(Question.Kind.SINGLE, [True, False])], slug="fresh")
+    response = analyst_client.get(dashboard_url(quiz))
+    assert response.status_code == 200
+    assert b"No attempts in this window yet." in response.content
+
+
+@pytest.mark.parametrize(("role", "status"), [("anonymous", 302), ("editor", 403), ("staff", 200)])
+def test_dashboard_permissions(graded, client, editor, staff, role, status):
+    """Anonymous visitors are sent to log in, editors refused, superusers let in."""
+    if role != "anonymous":
+        client.force_login({"editor": editor, "staff": staff}[role])
+    assert client.get(dashboard_url(graded)).status_code == status
+
+
+def test_quiz_page_links_to_the_dashboard(graded, analyst_client, editor):
+    """The quiz list and change page link to the dashboard for those who may see it."""
+    url = dashboard_url(graded).encode()
+    assert url in analyst_client.get(reverse("admin:quizzes_quiz_changelist")).content
+    assert url in analyst_client.get(reverse("admin:quizzes_quiz_change", args=[graded.pk])).content
+    editor_client = Client()
+    editor_client.force_login(editor)
+    assert url not in editor_client.get(reverse("admin:quizzes_quiz_changelist")).content
+
+
+def test_term_list_shows_miss_rates_to_analysts(graded, analyst_client):
+    """The term admin shows each term's miss rate to those with the analytics permission."""
+    response = analyst_client.get(reverse("admin:terms_term_changelist"), {"q": "lora"})
+    rates = {term.name: term.miss_rate for term in response.context["cl"].result_list}
+    assert rates == {"LoRA": 0.5, "QLoRA": None}
+    assert b"50%" in response.content
+
+
+def test_seed_attempts_is_deterministic(seed_quiz):
+    """The same seed gives the same attempts; every attempt is whole."""
+    call_command("seed_attempts", quiz=seed_quiz.slug, count=300, seed=5)
+    first = list(QuizAttempt.objects.order_by("pk").values_list("client_id", "score", "duration"))
+    assert len(first) == 300
+    assert AttemptAnswer.objects.count() == 300 * 14
+    picked = AttemptAnswerChoice.objects.count()
+    AttemptAnswerChoice.objects.all().delete()
+    AttemptAnswer.objects.all().delete()
+    QuizAttempt.objects.all().delete()
+    call_command("seed_attempts", quiz=seed_quiz.slug, count=300, seed=5)
+    again = list(QuizAttempt.objects.order_by("pk").values_list("client_id", "score", "duration"))
+    assert again == first
+    assert AttemptAnswerChoice.objects.count() == picked
+
+
+def test_seeded_attempts_spread_out(seed_quiz):
+    """Learners of varying skill: scores spread, questions differ, reliability is positive."""
+    from quizzes.analytics import quiz_analytics
+
+    call_command("seed_attempts", quiz=seed_quiz.slug, count=2000, seed=1)
+    analytics = quiz_analytics(quiz=seed_quiz)
+    assert analytics.summary.attempts == 2000
+    assert analytics.summary.stddev_percentage > 10
+    facilities = [q.facility for q in analytics.questions]
+    assert max(facilities) - min(facilities) > 0.3
+    assert analytics.reliability.kr20 > 0.5
+    assert all(stored.score == sum(a.is_correct for a in stored.answers.all())
+               for stored in QuizAttempt.objects.prefetch_related("answers")[:50])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"quiz": "nope"}, "No quiz with slug 'nope'."),
+        ({"count": 0}, "Generate at least one attempt."),
+    ],
+)
+def test_seed_attempts_refuses_bad_arguments(seed_quiz, options, message):
+    """Unknown quizzes and empty counts are refused."""
+    with pytest.raises(CommandError, match=message):
+        call_command("seed_attempts", **{"quiz": seed_quiz.slug, "seed": 1, **options})
+
+
+def test_seed_attempts_refuses_a_used_seed(seed_quiz):
+    """Seeding twice with one seed would duplicate learners: refused."""
+    call_command("seed_attempts", quiz=seed_quiz.slug, count=10, seed=3)
+    with pytest.raises(CommandError, match="seed 3 already exist"):
+        call_command("seed_attempts", quiz=seed_quiz.slug, count=10, seed=3)
+    assert QuizAttempt.objects.count() == 10
