@@ -3,9 +3,11 @@
 Server-rendered SVG needs no JavaScript and no network: the admin works offline.
 """
 
+import math
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 640, 220
+MAX_LABELS = 12
 MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 40, 36, 12
 
 
@@ -19,6 +21,7 @@ class Bar:
     width: float
     height: float
     highlight: bool = False
+    show_label: bool = True
 
     @property
     def label_x(self) -> float:
@@ -50,6 +53,7 @@ def bar_chart(
     top = top or 1
     plot_height = HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
     slot = (WIDTH - MARGIN_LEFT) / max(len(points), 1)
+    label_every = math.ceil(len(points) / MAX_LABELS) or 1
     bars = []
     for index, (label, value, highlight) in enumerate(points):
         height = plot_height * (value or 0) / top
@@ -63,6 +67,7 @@ def bar_chart(
                 width=slot * 0.7,
                 height=height,
                 highlight=highlight,
+                show_label=index % label_every == 0,
             )
         )
     ticks = [

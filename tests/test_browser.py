@@ -1,0 +1,130 @@
+"""End to end in a real browser: editors publish a term, staff read the quiz dashboard.
+
+Drives Debian's Chromium with Playwright against the live test server. Screenshots go to
+test-artifacts/ (git-ignored). Skipped, with the reason, where Chromium or Playwright
+is missing (CI installs both), and on SQLite, whose in-memory test database the live
+server's request threads would have to share through one connection.
+"""
+
+import json
+import shutil
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from tests.conftest import QUIZ_FIXTURE, SEED_FIXTURE
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = settings.BASE_DIR / "test-artifacts"
+TERM_QUERY = 'query { term(slug: "browser-tested-term") { name chapter { slug } } }'
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch, settings):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made here
+    # between browser steps are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+def log_in(browser, base_url, username, password):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base_url}/admin/")
+    return page
+
+
+def anonymous_term(browser, base_url):
+    context = browser.new_context()
+    response = context.request.post(
+        f"{base_url}/graphql",
+        data=json.dumps({"query": TERM_QUERY}),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status == 200
+    term = response.json()["data"]["term"]
+    context.close()
+    return term
+
+
+def test_editor_publishes_a_term_and_staff_read_the_dashboard(
+    browser, live_server, django_user_model
+):
+    """Draft terms stay private until published; the dashboard draws seeded attempts."""
+    from django.contrib.auth.models import Group
+
+    call_command("loaddata", SEED_FIXTURE, QUIZ_FIXTURE, verbosity=0)
+    call_command("seed_attempts", quiz="fine-tuning-alignment-quiz", count=300, seed=1)
+    editor = django_user_model.objects.create_user(
+        "editor", password="editor-pass-1", is_staff=True
+    )
+    editor.groups.add(Group.objects.get(name="Editors"))
+    django_user_model.objects.create_superuser("boss", "boss@example.com", "boss-pass-1")
+    base = live_server.url
+
+    page = log_in(browser, base, "editor", "editor-pass-1")
+    page.goto(f"{base}/admin/terms/term/add/")
+    page.locator("#id_name").press_sequentially("Browser Tested Term")
+    assert page.input_value("#id_slug") == "browser-tested-term"  # prepopulated by the admin
+    page.click("#id_chapter + .select2 .select2-selection")
+    page.fill(".select2-search__field", "Fine")
+    page.click(".select2-results__option >> text=Fine-Tuning & Alignment Terms")
+    page.fill("#id_definition", "A term created by the browser test.")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    page.screenshot(path=ARTIFACTS / "term-saved-as-draft.png", full_page=True)
+
+    assert anonymous_term(browser, base) is None
+
+    page.goto(f"{base}/admin/terms/term/?q=Browser")
+    page.check("input.action-select")
+    page.select_option("select[name=action]", "make_published")
+    page.click("button[name=index]")
+    page.wait_for_selector(".messagelist .success")
+    assert "1 term was published." in page.inner_text(".messagelist")
+    page.screenshot(path=ARTIFACTS / "term-published.png", full_page=True)
+
+    assert anonymous_term(browser, base) == {
+        "name": "Browser Tested Term",
+        "chapter": {"slug": "fine-tuning-alignment-terms"},
+    }
+
+    staff_page = log_in(browser, base, "boss", "boss-pass-1")
+    staff_page.goto(f"{base}/admin/quizzes/quiz/")
+    staff_page.click("text=Dashboard")
+    staff_page.wait_for_selector("#score-distribution svg rect.bar")
+    histogram = staff_page.eval_on_selector_all(
+        "#score-distribution rect.bar", "bars => bars.map(b => Number(b.dataset.value))"
+    )
+    assert len(histogram) == 10
+    assert sum(histogram) == 300
+    heights = staff_page.eval_on_selector_all(
+        "#facility rect.bar", "bars => bars.map(b => b.getBoundingClientRect().height)"
+    )
+    assert len(heights) == 14
+    assert all(height > 0 for height in heights)
+    assert staff_page.inner_text("#kpi-attempts") == "300"
+    assert staff_page.locator("#most-missed a").count() > 0
+    staff_page.screenshot(path=ARTIFACTS / "quiz-dashboard.png", full_page=True)
