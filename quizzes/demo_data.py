@@ -70,9 +70,11 @@ def _reserve_ids(model, count: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Look the sequence up once: per row, the catalog lookup dominates.
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, count],
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count]
             )
             return [row[0] for row in cursor.fetchall()]
         cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')

@@ -81,9 +81,14 @@ def throwaway_postgres(bindir: Path) -> Iterator[str]:
             sys.stderr.write(log.read_text(errors="replace"))
         raise
     finally:
-        if started:
-            pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(workdir, ignore_errors=True)
+        # A second termination request must not cut the clean-up short.
+        previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            if started:
+                pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
+            shutil.rmtree(workdir, ignore_errors=True)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def main() -> int:

@@ -1,0 +1,80 @@
+"""The production server the README prescribes (gunicorn, WSGI) streams exports."""
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from quizzes.models import Question, QuizAttempt
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@contextmanager
+def gunicorn(workers: int = 2):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DEBUG": "false",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "glossary_backend.wsgi", "--bind",
+         f"127.0.0.1:{port}", "--workers", str(workers)],
+        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(process.stderr.read().decode()) from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_exports_stream_under_gunicorn(make_quiz, client, staff):
+    """The response is chunked (no Content-Length) and carries every row."""
+    quiz = make_quiz([(Question.Kind.SINGLE, [True, False])])
+    QuizAttempt.objects.bulk_create(
+        QuizAttempt(quiz=quiz, idempotency_key=str(n), answers_fingerprint="",
+                    submitted_at="2026-01-01T00:00:00Z", score=1, max_score=1,
+                    percentage=100.0, passed=True)
+        for n in range(20_000)
+    )  # fmt: skip
+    client.force_login(staff)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    with gunicorn() as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/exports/attempts.csv", headers={"Cookie": f"sessionid={session}"})
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.getheader("Transfer-Encoding") == "chunked"
+        assert response.getheader("Content-Length") is None
+        first = response.read1(65536)
+        assert first.startswith(b"attempt_id,quiz,")
+        rest = response.read()
+        conn.close()
+    assert (first + rest).count(b"\n") == 20_001
