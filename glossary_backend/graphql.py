@@ -43,6 +43,14 @@ class InvalidArgument(GraphQLError):
         )
 
 
+def _valid_cursor(cursor: str) -> bool:
+    try:
+        prefix, offset = relay.from_base64(cursor)
+    except (ValueError, TypeError):
+        return False
+    return prefix == relay.types.PREFIX and offset.isdigit()
+
+
 @strawberry.type(
     name="Connection",
     description="A page of items with cursors and a total count. `first` defaults to 50 "
@@ -66,6 +74,12 @@ class Connection(DjangoListConnection[relay.NodeType]):
         last: int | None = None,
         **kwargs: Any,
     ):
+        for name, value in (("first", first), ("last", last)):
+            if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+                raise InvalidArgument(name, f"must be between 0 and {MAX_PAGE_SIZE}.")
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None and not _valid_cursor(cursor):
+                raise InvalidArgument(name, "is not a cursor of this list.")
         if first is None and last is None:
             first = DEFAULT_PAGE_SIZE
         return super().resolve_connection(

@@ -2,11 +2,13 @@
 
 import strawberry
 import strawberry_django
+from django.conf import settings
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from glossary_backend.graphql import MAX_PAGE_SIZE
+from glossary_backend.security import ErrorPolicy, operation_limits
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
 from quizzes.graphql.schema import Query as QuizzesQuery
 from quizzes.graphql.schema import StaffQuery as QuizzesStaffQuery
@@ -25,9 +27,17 @@ class Mutation(QuizzesMutation):
     pass
 
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    extensions=[DjangoOptimizerExtension],
-    config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE),
-)
+def build_schema(*, introspection: bool) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            *operation_limits(introspection=introspection),
+            ErrorPolicy,
+            DjangoOptimizerExtension,
+        ],
+        config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE, disable_field_suggestions=True),
+    )
+
+
+schema = build_schema(introspection=settings.GRAPHQL_INTROSPECTION)

@@ -2,9 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from strawberry.django.views import GraphQLView
 
 from glossary_backend.schema import schema
+from glossary_backend.security import GraphQLView
 from quizzes.views import export
 
 admin.site.site_header = "Glossary administration"

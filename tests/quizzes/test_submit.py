@@ -328,7 +328,7 @@ def test_mutations_are_refused_over_get(quiz, client):
         },
     )
     assert response.status_code == 400
-    assert response.content == b"mutations are not allowed when using GET"
+    assert response.json()["errors"][0]["message"] == "mutations are not allowed when using GET"
     assert nothing_written()
 
 

@@ -209,9 +209,15 @@ def test_first_above_100_is_an_error(seed, graphql):
     """`first: 101` is refused with a clear error, not truncated."""
     result = graphql(TERM_NAMES, {"first": 101}, expect_errors=True)
     assert result["data"] is None
-    assert [error["message"] for error in result["errors"]] == [
-        "Argument 'first' cannot be higher than 100."
-    ]
+    assert [error["message"] for error in result["errors"]] == ["first: must be between 0 and 100."]
+    assert result["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "argument": "first"}
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "", "YXJyYXljb25uZWN0aW9uOng=", "VGVybTox"])
+def test_malformed_cursors_are_errors(seed, graphql, cursor):
+    """An `after` that is not a cursor of the list is a clear error."""
+    result = graphql(TERM_NAMES, {"after": cursor}, expect_errors=True)
+    assert result["errors"][0]["message"] == "after: is not a cursor of this list."
 
 
 @pytest.mark.parametrize(

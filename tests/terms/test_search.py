@@ -86,12 +86,6 @@ def test_hostile_queries_return_results(seed, graphql, query):
     ("query", "first", "message"),
     [
         ("x" * 10_000, 20, "query: must be at most 200 characters."),
-        ("nul\x00byte", 20, "query: must not contain control characters or unpaired surrogates."),
-        (
-            "lone \ud800 surrogate",
-            20,
-            "query: must not contain control characters or unpaired surrogates.",
-        ),
         ("   \t  ", 20, "query: must contain at least one word."),
         ("", 20, "query: must contain at least one word."),
         ("lora", 0, "first: must be between 1 and 100."),
