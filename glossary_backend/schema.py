@@ -2,7 +2,6 @@
 
 import strawberry
 import strawberry_django
-from django.conf import settings
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -27,17 +26,9 @@ class Mutation(QuizzesMutation):
     pass
 
 
-def build_schema(*, introspection: bool) -> strawberry.Schema:
-    return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        extensions=[
-            *operation_limits(introspection=introspection),
-            ErrorPolicy,
-            DjangoOptimizerExtension,
-        ],
-        config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE, disable_field_suggestions=True),
-    )
-
-
-schema = build_schema(introspection=settings.GRAPHQL_INTROSPECTION)
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[*operation_limits(), ErrorPolicy, DjangoOptimizerExtension],
+    config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE, disable_field_suggestions=True),
+)

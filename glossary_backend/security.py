@@ -5,7 +5,7 @@
   any GraphQL work is done.
 - `operation_limits()` are the schema extensions that bound depth, aliases and tokens,
   allow one submission per operation, refuse unsafe text in literals and, in
-  production, introspection.
+  production, introspection (unless GRAPHQL_INTROSPECTION).
 - `ErrorPolicy` keeps errors the client can act on readable, with a stable
   `extensions.code`, and masks everything else (no traceback, SQL or path).
 """
@@ -75,6 +75,11 @@ class GraphQLView(StrawberryGraphQLView):
             return self.error_response(
                 413, f"Request body is larger than {settings.GRAPHQL_MAX_BODY_BYTES} bytes."
             )
+        if request.method == "POST":
+            try:
+                request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                return self.error_response(400, "Request body is not valid UTF-8.")
         response = super().dispatch(request, *args, **kwargs)
         if response.status_code >= 400 and response.get("Content-Type", "").startswith("text/"):
             # Strawberry's own refusals are plain text; answer JSON like the rest.
@@ -91,11 +96,6 @@ class GraphQLView(StrawberryGraphQLView):
         )
 
     def decode_json(self, data: str | bytes) -> object:
-        if isinstance(data, bytes):
-            try:
-                data = data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise HTTPException(400, "Request body is not valid UTF-8.") from None
         try:
             value = json.loads(data)
         except RecursionError:
@@ -153,11 +153,17 @@ class NoUnsafeTextInLiterals(ValidationRule):
             )
 
 
-def operation_limits(*, introspection: bool) -> list:
+class IntrospectionPolicy(NoSchemaIntrospectionCustomRule):
+    """Refuse introspection unless GRAPHQL_INTROSPECTION is on (it is with DEBUG)."""
+
+    def enter_field(self, node, *args):
+        if not settings.GRAPHQL_INTROSPECTION:
+            super().enter_field(node, *args)
+
+
+def operation_limits() -> list:
     """Schema extension factories (a fresh instance per request) for the limits above."""
-    rules = [OneSubmissionPerOperation, NoUnsafeTextInLiterals]
-    if not introspection:
-        rules.append(NoSchemaIntrospectionCustomRule)
+    rules = [OneSubmissionPerOperation, NoUnsafeTextInLiterals, IntrospectionPolicy]
     return [
         partial(QueryDepthLimiter, max_depth=settings.GRAPHQL_MAX_DEPTH),
         partial(MaxAliasesLimiter, max_alias_count=settings.GRAPHQL_MAX_ALIASES),
