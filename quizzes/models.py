@@ -297,3 +297,24 @@ class AttemptAnswerChoice(models.Model):
 
     def __str__(self):
         return f"{self.answer_id} chose {self.choice_id}"
+
+
+class SubmissionCounter(models.Model):
+    """Submissions from one client address in one time window, for rate limiting."""
+
+    address = models.CharField(max_length=64)
+    window_seconds = models.PositiveIntegerField()
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address", "window_seconds", "window_start"],
+                name="submission_counter_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["window_start"], name="submission_counter_start_idx")]
+
+    def __str__(self):
+        return f"{self.address}: {self.count} in {self.window_seconds}s from {self.window_start}"

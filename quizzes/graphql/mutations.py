@@ -8,14 +8,24 @@ import datetime
 
 import strawberry
 import strawberry_django
+from graphql import GraphQLError
 from strawberry import relay
 
 from glossary_backend.graphql import request_user
 from quizzes.graphql.types import QuizAttemptType
+from quizzes.ratelimit import client_address, submission_retry_after
 from quizzes.selectors import attempt_with_results
-from quizzes.services import AnswerInput, ErrorCode, attempt_submit, client_error
+from quizzes.services import MAX_ANSWERS, AnswerInput, ErrorCode, attempt_submit, client_error
 
 MAX_KEY_LENGTH = 64
+
+
+class RateLimited(GraphQLError):
+    def __init__(self, retry_after: int):
+        super().__init__(
+            f"Too many submissions from this address; retry in {retry_after} seconds.",
+            extensions={"code": "RATE_LIMITED", "retryAfter": retry_after},
+        )
 
 
 @strawberry.input(name="AnswerInput", description="The choices selected for one question.")
@@ -76,6 +86,15 @@ class Mutation:
     def submit_quiz_attempt(
         self, info: strawberry.Info, input: SubmitQuizAttemptInput
     ) -> QuizAttemptType:
+        retry_after = submission_retry_after(client_address(info.context.request))
+        if retry_after is not None:
+            info.context.response.status_code = 429
+            info.context.response["Retry-After"] = str(retry_after)
+            raise RateLimited(retry_after)
+        if len(input.answers) > MAX_ANSWERS:
+            raise client_error(
+                "answers", f"At most {MAX_ANSWERS} answers.", ErrorCode.TOO_MANY_ANSWERS
+            )
         answers = [
             AnswerInput(
                 question_id=decode_id(answer.question, "Question", f"answers.{index}.question"),
