@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run superuser test test-sqlite test-postgres lint format checks schema clean
+.PHONY: help install run superuser test test-sqlite test-postgres lint format checks schema loadtest clean
 
 help:
 	@echo "make run          set up and serve the API and admin on http://127.0.0.1:8000"
@@ -15,7 +15,8 @@ help:
 	@echo "make superuser    create an admin account"
 	@echo "make schema       regenerate schema.graphql"
 	@echo "make lint         ruff check and format check"
-	@echo "make checks       Django system checks and missing-migration check"
+	@echo "make checks       Django system checks, deploy checks, missing-migration check"
+	@echo "make loadtest     60 s of load on loopback against the production server"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +63,12 @@ checks: export SECRET_KEY ?= checks-only-not-a-secret
 checks: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
+	DEBUG=false SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  ALLOWED_HOSTS=glossary.example.com SECURE_SSL_REDIRECT=true \
+	  $(MANAGE) check --deploy --fail-level WARNING
+
+loadtest: install
+	$(BIN)/python bench/loadtest.py --seconds 60 --users 20
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
