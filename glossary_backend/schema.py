@@ -35,7 +35,14 @@ class Mutation(QuizzesMutation):
     pass
 
 
-schema = strawberry.Schema(
+class Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # Client errors are answers, not incidents; ErrorPolicy logs the unexpected ones,
+        # with their traceback, as it masks them.
+        return
+
+
+schema = Schema(
     query=Query,
     mutation=Mutation,
     extensions=[*operation_limits(), ErrorPolicy, DjangoOptimizerExtension],
