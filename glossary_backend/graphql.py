@@ -43,6 +43,16 @@ class InvalidArgument(GraphQLError):
         )
 
 
+MAX_SLUG_LENGTH = 200
+
+
+def checked_slug(slug: str, argument: str = "slug") -> str:
+    """`slug` if it could be a slug at all; a coded error for oversized input."""
+    if len(slug) > MAX_SLUG_LENGTH:
+        raise InvalidArgument(argument, f"must be at most {MAX_SLUG_LENGTH} characters.")
+    return slug
+
+
 def _valid_cursor(cursor: str) -> bool:
     try:
         prefix, offset = relay.from_base64(cursor)

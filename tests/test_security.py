@@ -286,3 +286,23 @@ def test_graphiql_is_not_served(client):
     """No IDE page for browsers in production."""
     response = client.get("/graphql", headers={"accept": "text/html"})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "argument"),
+    [
+        ("query($s: String!) { term(slug: $s) { name } }", "slug"),
+        ("query($s: String!) { chapter(slug: $s) { title } }", "slug"),
+        ("query($s: String!) { quiz(slug: $s) { title } }", "slug"),
+        ("query($s: String!) { terms(filters: {chapter: $s}) { totalCount } }", "filters.chapter"),
+        (
+            "query($s: String!) { quizzes(filters: {chapter: $s}) { totalCount } }",
+            "filters.chapter",
+        ),
+    ],
+)
+def test_free_text_arguments_have_length_limits(graphql, query, argument):
+    """Slugs longer than any slug can be are a coded error naming the argument."""
+    result = graphql(query, {"s": "x" * 201}, expect_errors=True)
+    assert result["errors"][0]["message"] == f"{argument}: must be at most 200 characters."
+    assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -7,7 +7,7 @@ import strawberry_django
 from django.core.exceptions import ValidationError
 from strawberry_django.permissions import HasPerm
 
-from glossary_backend.graphql import Connection, InvalidArgument
+from glossary_backend.graphql import Connection, InvalidArgument, checked_slug
 from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics
 from quizzes.graphql.mutations import decode_id
 from quizzes.graphql.types import QuizAnalyticsType, QuizType
@@ -22,7 +22,7 @@ class Query:
 
     @strawberry_django.field(description="A quiz by its slug, or null.")
     def quiz(self, slug: str) -> QuizType | None:
-        return Quiz.objects.filter(slug=slug)
+        return Quiz.objects.filter(slug=checked_slug(slug))
 
 
 @strawberry.type

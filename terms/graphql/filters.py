@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from strawberry_django import Ordering
 
-from glossary_backend.graphql import InvalidArgument
+from glossary_backend.graphql import InvalidArgument, checked_slug
 from terms.models import Chapter, Term, TermQuerySet
 
 MAX_TEXT_FILTER_LENGTH = 200
@@ -18,7 +18,7 @@ MAX_TEXT_FILTER_LENGTH = 200
 class TermFilter:
     @strawberry_django.filter_field(description="Slug of the chapter the terms belong to.")
     def chapter(self, value: str, prefix: str) -> Q:
-        return TermQuerySet.in_chapter_q(value)
+        return TermQuerySet.in_chapter_q(checked_slug(value, "filters.chapter"))
 
     @strawberry_django.filter_field(
         description='Initial of the A-Z index: one letter, or "#" for names starting with a digit.'

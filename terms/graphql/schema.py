@@ -8,7 +8,7 @@ import strawberry
 import strawberry_django
 from django.core.exceptions import ValidationError
 
-from glossary_backend.graphql import Connection, InvalidArgument, request_user
+from glossary_backend.graphql import Connection, InvalidArgument, checked_slug, request_user
 from terms.graphql.filters import ChapterOrder
 from terms.graphql.types import ChapterType, HitTerms, SearchHitType, TermType
 from terms.models import Chapter, Term
@@ -29,11 +29,11 @@ class Query:
 
     @strawberry_django.field(description="A chapter by its slug, or null.")
     def chapter(self, slug: str) -> ChapterType | None:
-        return Chapter.objects.filter(slug=slug)
+        return Chapter.objects.filter(slug=checked_slug(slug))
 
     @strawberry_django.field(description="A term by its slug, or null.")
     def term(self, slug: str) -> TermType | None:
-        return Term.objects.filter(slug=slug)
+        return Term.objects.filter(slug=checked_slug(slug))
 
     @strawberry.field(
         description="Terms matching a query, best first: an exact name or abbreviation "
