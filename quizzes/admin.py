@@ -179,6 +179,7 @@ class QuizAdmin(admin.ModelAdmin):
                 questions_total=Count("questions", distinct=True),
                 attempts_total=Count("attempts", distinct=True),
             )
+            .order_by(*Quiz._meta.ordering)  # GROUP BY drops the default ordering
         )
 
     @admin.display(description="Questions", ordering="questions_total")

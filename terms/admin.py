@@ -65,6 +65,7 @@ class ChapterAdmin(admin.ModelAdmin):
                 published_terms=Count("terms", filter=Q(terms__status=Status.PUBLISHED)),
                 draft_terms=Count("terms", filter=Q(terms__status=Status.DRAFT)),
             )
+            .order_by(*Chapter._meta.ordering)  # GROUP BY drops the default ordering
         )
 
     @admin.display(description="Published terms", ordering="published_terms")

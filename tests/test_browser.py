@@ -23,7 +23,9 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright i
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed"),
-    pytest.mark.django_db(transaction=True),
+    # serialized_rollback: earlier transactional tests flush the groups that data
+    # migrations created; this restores them.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 

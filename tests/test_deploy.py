@@ -14,7 +14,10 @@ from django.db import connection
 
 from quizzes.models import Question, QuizAttempt
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def database_url() -> str:

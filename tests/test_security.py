@@ -249,7 +249,7 @@ def test_database_failure_is_clean_and_the_next_request_works(seed_quiz, graphql
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_statement_timeout_is_clean(seed, client):
     """Statements are capped; one cut off answers SERVICE_UNAVAILABLE, and the next works."""
     with connection.cursor() as cursor:

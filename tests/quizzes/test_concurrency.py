@@ -12,7 +12,10 @@ from tests.conftest import QUIZ_FIXTURE, SEED_FIXTURE
 from tests.quizzes.conftest import gid
 from tests.quizzes.test_submit import SUBMIT
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_twenty_concurrent_submissions_with_five_repeats():

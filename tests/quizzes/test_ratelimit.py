@@ -72,7 +72,7 @@ def test_address_behind_a_trusted_proxy(seed_quiz, client):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @override_settings(SUBMISSION_RATE_LIMITS=[(60, 5), (3600, 100)])
 def test_counter_is_exact_under_concurrency():
     """12 simultaneous submissions from one address: exactly 5 are stored."""
