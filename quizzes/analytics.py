@@ -1,8 +1,12 @@
-"""Quiz analytics computed by the database: summary, item analysis, reliability, terms.
+"""Quiz analytics: summary, item analysis, reliability, terms.
 
-Selectors here aggregate in SQL (GROUP BY, FILTER, percentiles) and only combine the
-handful of resulting numbers in Python; none loops over attempts. They serve the staff
-GraphQL fields, the admin dashboard and the exports alike.
+Selectors here sum the daily roll-ups (quizzes.rollups keeps them, in the transaction
+that stores each attempt) in SQL, over the days of the window, and combine the handful
+of resulting numbers in Python; none loops over attempts, so a quiz with a million
+attempts costs what one with ten does. Medians come from per-day distributions
+(percentages exactly, durations to the second). Distinct learners are counted from the
+attempts themselves, through an index. The selectors serve the staff GraphQL fields,
+the admin dashboard and the exports alike.
 
 Definitions, for anyone reading the numbers:
 - percentage: an attempt's score / max score x 100. Mean, median and the sample
@@ -20,70 +24,18 @@ Definitions, for anyone reading the numbers:
 
 import datetime
 import math
-import statistics
 from dataclasses import dataclass, field
 
-from django.db.models import (
-    Aggregate,
-    Avg,
-    Count,
-    Exists,
-    F,
-    FloatField,
-    IntegerField,
-    OuterRef,
-    Q,
-    StdDev,
-    Subquery,
-    Sum,
-    Value,
-    Variance,
-)
-from django.db.models.functions import Cast, Coalesce, Floor, Least, Lower, NullIf, TruncDate
+from django.db.models import Count, F, FloatField, IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce, Lower, NullIf
 
-from quizzes.models import AttemptAnswer, AttemptAnswerChoice, Quiz, QuizAttempt
+from quizzes.models import ChoiceDay, QuestionDay, Quiz, QuizAttempt, QuizDay, QuizDayValue
 
 # Who may read analytics: staff granted it (the Analysts group has it) and superusers.
 ANALYTICS_PERMISSION = "quizzes.view_quiz_analytics"
 RARE_CHOICE_SHARE = 0.05
 HISTOGRAM_BUCKETS = 10
 WEAK_FACILITY_LOW, WEAK_FACILITY_HIGH, WEAK_DISCRIMINATION = 0.2, 0.9, 0.2
-
-
-class Median(Aggregate):
-    """The median: percentile_cont on PostgreSQL, the MEDIAN function registered on SQLite."""
-
-    function = "MEDIAN"
-    name = "Median"
-    allow_distinct = False
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            function="PERCENTILE_CONT",
-            template="%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)",
-            **extra_context,
-        )
-
-
-class SQLiteMedian:
-    """MEDIAN(x) for SQLite, which has no percentile functions."""
-
-    def __init__(self):
-        self.values = []
-
-    def step(self, value):
-        if value is not None:
-            self.values.append(value)
-
-    def finalize(self):
-        return statistics.median(self.values) if self.values else None
-
-
-def register_sqlite_functions(sender, connection, **kwargs):
-    if connection.vendor == "sqlite":
-        connection.connection.create_aggregate("MEDIAN", 1, SQLiteMedian)
 
 
 @dataclass
@@ -179,113 +131,151 @@ class QuizAnalytics:
     most_missed_terms: list[TermMisses]
 
 
-def quiz_attempts(quiz: Quiz, since: datetime.date | None, until: datetime.date | None):
-    return QuizAttempt.objects.filter(quiz=quiz).submitted_between(since, until)
+def _window(queryset, since: datetime.date | None, until: datetime.date | None):
+    if since is not None:
+        queryset = queryset.filter(day__gte=since)
+    if until is not None:
+        queryset = queryset.filter(day__lte=until)
+    return queryset
 
 
 def quiz_analytics(
     *, quiz: Quiz, since: datetime.date | None = None, until: datetime.date | None = None
 ) -> QuizAnalytics:
     """Every statistic of `quiz` over attempts submitted from `since` to `until` (inclusive
-    days, UTC). A quiz without attempts gets zero counts and null statistics."""
-    attempts = quiz_attempts(quiz, since, until)
-    summary = _summary(attempts)
-    questions = _question_stats(quiz, attempts)
+    days, UTC), from the daily roll-ups: a fixed number of small queries whatever the
+    number of attempts. A quiz without attempts gets zero counts and null statistics."""
+    days = _window(QuizDay.objects.filter(quiz=quiz), since, until)
+    totals = days.aggregate(
+        attempts=Coalesce(Sum("attempts"), 0),
+        passed=Sum("passed"),
+        percentage_sum=Sum("percentage_sum"),
+        percentage_square_sum=Sum("percentage_square_sum"),
+        score_sum=Sum("score_sum"),
+        score_square_sum=Sum("score_square_sum"),
+        timed=Sum("timed"),
+        duration_seconds_sum=Sum("duration_seconds_sum"),
+    )
+    attempts = totals["attempts"]
+    score_variance = None
+    if attempts:
+        mean_score = totals["score_sum"] / attempts
+        score_variance = max(totals["score_square_sum"] / attempts - mean_score**2, 0.0)
+    summary = _summary(quiz, since, until, days, totals)
+    questions = _question_stats(quiz, since, until, score_variance)
     return QuizAnalytics(
         quiz_id=quiz.pk,
         since=since,
         until=until,
         summary=summary,
         questions=questions,
-        reliability=_reliability(attempts, questions, summary.attempts),
-        most_missed_terms=term_misses(AttemptAnswer.objects.filter(attempt__in=attempts), limit=10),
+        reliability=_reliability(questions, attempts, score_variance),
+        most_missed_terms=term_misses(
+            _window(QuestionDay.objects.filter(question__quiz=quiz), since, until), limit=10
+        ),
     )
 
 
-def _seconds(value: datetime.timedelta | None) -> float | None:
-    return value.total_seconds() if value is not None else None
+def _distribution(quiz, since, until, measure) -> list[tuple[float, int]]:
+    rows = (
+        _window(QuizDayValue.objects.filter(quiz=quiz, measure=measure), since, until)
+        .values("value")
+        .annotate(n=Sum("attempts"))
+        .order_by("value")
+    )
+    return [(row["value"], row["n"]) for row in rows]
 
 
-def _summary(attempts) -> QuizSummary:
-    totals = attempts.aggregate(
-        attempts=Count("pk"),
-        distinct_clients=Count("client_id", distinct=True, filter=~Q(client_id="")),
-        passed=Count("pk", filter=Q(passed=True)),
-        mean_percentage=Avg("percentage"),
-        median_percentage=Median("percentage", output_field=FloatField()),
-        stddev_percentage=StdDev("percentage", sample=True),
-        mean_duration=Avg("duration"),
-        median_duration=Median("duration", output_field=attempts.model._meta.get_field("duration")),
-    )
-    bucket = Cast(
-        Least(Floor(F("percentage") / (100 / HISTOGRAM_BUCKETS)), Value(HISTOGRAM_BUCKETS - 1.0)),
-        IntegerField(),
-    )
-    counts = dict(
-        attempts.annotate(bucket=bucket)
-        .values("bucket")
-        .annotate(n=Count("pk"))
-        .values_list("bucket", "n")
-    )
+def _median(distribution: list[tuple[float, int]]) -> float | None:
+    """Median of values given with their counts (the mean of the two middle ones for an
+    even count, as percentile_cont(0.5) has it)."""
+    total = sum(count for _, count in distribution)
+    if not total:
+        return None
+    low_rank, high_rank = (total - 1) // 2, total // 2
+    seen, low = 0, None
+    for value, count in distribution:
+        if low is None and seen + count > low_rank:
+            low = value
+        if seen + count > high_rank:
+            return (low + value) / 2
+        seen += count
+    return None
+
+
+def _summary(quiz, since, until, days, totals) -> QuizSummary:
+    attempts = totals["attempts"]
+    mean = stddev = None
+    if attempts:
+        mean = totals["percentage_sum"] / attempts
+    if attempts > 1:
+        squares = totals["percentage_square_sum"] - totals["percentage_sum"] ** 2 / attempts
+        stddev = math.sqrt(max(squares, 0.0) / (attempts - 1))
+    percentages = _distribution(quiz, since, until, QuizDayValue.Measure.PERCENTAGE)
     width = 100 // HISTOGRAM_BUCKETS
-    per_day = (
-        attempts.annotate(day=TruncDate("submitted_at"))
-        .values("day")
-        .annotate(n=Count("pk"), mean=Avg("percentage"))
-        .order_by("day")
+    buckets = [0] * HISTOGRAM_BUCKETS
+    for value, count in percentages:
+        buckets[min(int(value // width), HISTOGRAM_BUCKETS - 1)] += count
+    distinct_clients = (
+        QuizAttempt.objects.filter(quiz=quiz)
+        .submitted_between(since, until)
+        .exclude(client_id="")
+        .aggregate(n=Count("client_id", distinct=True))["n"]
     )
     return QuizSummary(
-        attempts=totals["attempts"],
-        distinct_clients=totals["distinct_clients"],
-        mean_percentage=totals["mean_percentage"],
-        median_percentage=totals["median_percentage"],
-        stddev_percentage=totals["stddev_percentage"],
-        pass_rate=totals["passed"] / totals["attempts"] if totals["attempts"] else None,
-        mean_duration_seconds=_seconds(totals["mean_duration"]),
-        median_duration_seconds=_seconds(totals["median_duration"]),
+        attempts=attempts,
+        distinct_clients=distinct_clients,
+        mean_percentage=mean,
+        median_percentage=_median(percentages),
+        stddev_percentage=stddev,
+        pass_rate=totals["passed"] / attempts if attempts else None,
+        mean_duration_seconds=(
+            totals["duration_seconds_sum"] / totals["timed"] if totals["timed"] else None
+        ),
+        median_duration_seconds=_median(
+            _distribution(quiz, since, until, QuizDayValue.Measure.DURATION)
+        ),
         histogram=[
-            HistogramBucket(
-                low=index * width, high=(index + 1) * width, attempts=counts.get(index, 0)
-            )
-            for index in range(HISTOGRAM_BUCKETS)
+            HistogramBucket(low=index * width, high=(index + 1) * width, attempts=count)
+            for index, count in enumerate(buckets)
         ],
         per_day=[
-            DayStats(day=row["day"], attempts=row["n"], mean_percentage=row["mean"])
-            for row in per_day
+            DayStats(
+                day=day.day,
+                attempts=day.attempts,
+                mean_percentage=day.percentage_sum / day.attempts,
+            )
+            for day in days.filter(attempts__gt=0).order_by("day")
         ],
     )
 
 
-def _question_stats(quiz: Quiz, attempts) -> list[QuestionStats]:
-    answers = AttemptAnswer.objects.filter(attempt__in=attempts).annotate(
-        answered=Exists(AttemptAnswerChoice.objects.filter(answer=OuterRef("pk")))
-    )
-    score_spread = attempts.aggregate(sd=StdDev("score", sample=False))["sd"]
+def _question_stats(quiz: Quiz, since, until, score_variance) -> list[QuestionStats]:
     per_question = {
         row["question"]: row
-        for row in answers.values("question").annotate(
-            seen=Count("pk"),
-            answered_count=Count("pk", filter=Q(answered=True)),
-            correct=Count("pk", filter=Q(is_correct=True)),
-            mean_score_right=Avg("attempt__score", filter=Q(is_correct=True)),
-            mean_score_wrong=Avg("attempt__score", filter=Q(is_correct=False)),
-            answered_score_sum=Sum("attempt__score", filter=Q(answered=True)),
+        for row in _window(QuestionDay.objects.filter(question__quiz=quiz), since, until)
+        .values("question")
+        .annotate(
+            seen_sum=Sum("seen"),
+            answered_sum=Sum("answered"),
+            correct_sum=Sum("correct"),
+            right_sum=Sum("score_sum_right"),
+            wrong_sum=Sum("score_sum_wrong"),
+            answered_score_sum=Sum("score_sum_answered"),
         )
     }
     per_choice = {
         row["choice"]: row
-        for row in AttemptAnswerChoice.objects.filter(answer__attempt__in=attempts)
+        for row in _window(ChoiceDay.objects.filter(choice__question__quiz=quiz), since, until)
         .values("choice")
-        .annotate(picks=Count("pk"), score_sum=Sum("answer__attempt__score"))
+        .annotate(picks_sum=Sum("picks"), score=Sum("score_sum"))
     }
+    spread = math.sqrt(score_variance) if score_variance else None
     stats = []
     for question in quiz.questions.prefetch_related("choices"):
         row = per_question.get(question.pk, {})
-        seen, answered, correct = (
-            row.get("seen", 0),
-            row.get("answered_count", 0),
-            row.get("correct", 0),
-        )
+        seen, answered = row.get("seen_sum", 0), row.get("answered_sum", 0)
+        correct = row.get("correct_sum", 0)
         facility = correct / seen if seen else None
         stats.append(
             QuestionStats(
@@ -297,7 +287,7 @@ def _question_stats(quiz: Quiz, attempts) -> list[QuestionStats]:
                 answered=answered,
                 correct=correct,
                 facility=facility,
-                discrimination=_point_biserial(row, facility, score_spread),
+                discrimination=_point_biserial(row, facility, spread),
                 choices=[
                     _choice_stats(
                         choice,
@@ -312,22 +302,23 @@ def _question_stats(quiz: Quiz, attempts) -> list[QuestionStats]:
     return stats
 
 
-def _point_biserial(row, facility, score_spread) -> float | None:
-    if facility in (None, 0.0, 1.0) or not score_spread:
+def _point_biserial(row, facility, spread) -> float | None:
+    if facility in (None, 0.0, 1.0) or not spread:
         return None
-    difference = row["mean_score_right"] - row["mean_score_wrong"]
-    return difference / score_spread * math.sqrt(facility * (1 - facility))
+    mean_right = row["right_sum"] / row["correct_sum"]
+    mean_wrong = row["wrong_sum"] / (row["seen_sum"] - row["correct_sum"])
+    return (mean_right - mean_wrong) / spread * math.sqrt(facility * (1 - facility))
 
 
 def _choice_stats(choice, row, answered: int, answered_score_sum) -> ChoiceStats:
-    picks = row.get("picks", 0)
+    picks = row.get("picks_sum", 0)
     share = picks / answered if answered else None
     others = answered - picks
     attracts_strong = bool(
         not choice.is_correct
         and picks
         and others
-        and row["score_sum"] / picks > (answered_score_sum - row["score_sum"]) / others
+        and row["score"] / picks > (answered_score_sum - row["score"]) / others
     )
     return ChoiceStats(
         choice_id=choice.pk,
@@ -341,23 +332,24 @@ def _choice_stats(choice, row, answered: int, answered_score_sum) -> ChoiceStats
     )
 
 
-def _reliability(attempts, questions: list[QuestionStats], attempt_count: int) -> Reliability:
+def _reliability(questions: list[QuestionStats], attempts: int, variance) -> Reliability:
     answered_questions = [q for q in questions if q.seen]
     k = len(answered_questions)
-    variance = attempts.aggregate(var=Variance("score", sample=False))["var"]
     kr20 = None
-    if attempt_count >= 2 and k >= 2 and variance:
+    if attempts >= 2 and k >= 2 and variance:
         item_variance = sum(q.facility * (1 - q.facility) for q in answered_questions)
         kr20 = k / (k - 1) * (1 - item_variance / variance)
-    return Reliability(kr20=kr20, attempts=attempt_count, questions=k)
+    return Reliability(kr20=kr20, attempts=attempts, questions=k)
 
 
-def term_misses(answers, *, limit: int | None = None) -> list[TermMisses]:
-    """Per term linked to the questions of `answers`: answers and misses, most missed first."""
+def term_misses(question_days, *, limit: int | None = None) -> list[TermMisses]:
+    """Per term linked to the questions of `question_days` (QuestionDay rows): answers and
+    misses, most missed first."""
     rows = (
-        answers.filter(question__term__isnull=False)
+        question_days.filter(question__term__isnull=False)
         .values("question__term", "question__term__name", "question__term__slug")
-        .annotate(answers=Count("pk"), misses=Count("pk", filter=Q(is_correct=False)))
+        .annotate(answers=Sum("seen"), misses=Sum(F("seen") - F("correct")))
+        .filter(answers__gt=0)
         .annotate(miss_rate=Cast(F("misses"), FloatField()) / F("answers"))
         .order_by("-miss_rate", "-answers", "question__term__name")
     )
@@ -375,12 +367,12 @@ def term_misses(answers, *, limit: int | None = None) -> list[TermMisses]:
     ]
 
 
-def _per_term(count):
+def _per_term(total):
     per_term = (
-        AttemptAnswer.objects.filter(question__term=OuterRef("pk"))
+        QuestionDay.objects.filter(question__term=OuterRef("pk"))
         .order_by()
         .values("question__term")
-        .annotate(n=count)
+        .annotate(n=total)
         .values("n")
     )
     return Coalesce(Subquery(per_term, output_field=IntegerField()), 0)
@@ -388,12 +380,12 @@ def _per_term(count):
 
 def term_answer_count():
     """Per term row: answers to every question linked to the term, over all time."""
-    return _per_term(Count("pk"))
+    return _per_term(Sum("seen"))
 
 
 def term_miss_count():
     """Per term row: wrong answers to every question linked to the term, over all time."""
-    return _per_term(Count("pk", filter=Q(is_correct=False)))
+    return _per_term(Sum(F("seen") - F("correct")))
 
 
 def term_miss_rate():

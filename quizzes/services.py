@@ -27,6 +27,7 @@ from quizzes.models import (
     QuizAttempt,
     question_shape_errors,
 )
+from quizzes.rollups import AnswerFact, AttemptFact, rollups_add
 from terms.models import Chapter, Status, Term
 from terms.services import content_set_status
 
@@ -70,6 +71,7 @@ def attempt_submit(
     client_id: str = "",
     started_at: datetime.datetime | None = None,
     user=None,
+    now: datetime.datetime | None = None,
 ) -> QuizAttempt:
     """Score `answers` to the published quiz `quiz_id` and store the attempt, once.
 
@@ -78,6 +80,7 @@ def attempt_submit(
     written in one transaction. Repeating a submission with the same (quiz, client_id,
     idempotency_key) returns the stored attempt and writes nothing, even when the two
     requests race; repeating it with other answers is an IDEMPOTENCY_CONFLICT.
+    `now` is the submission time, for importing past attempts; the clock by default.
     Raises ValidationError (codes in ErrorCode) and then writes nothing.
     """
     quiz = Quiz.objects.published().filter(pk=quiz_id).first()
@@ -86,7 +89,7 @@ def attempt_submit(
     questions = {question.pk: question for question in quiz.questions.prefetch_related("choices")}
     _validate_answers(answers, questions)
 
-    now = timezone.now()
+    now = now or timezone.now()
     if started_at is not None and not (
         now - datetime.timedelta(days=7) <= started_at <= now + CLOCK_SKEW
     ):
@@ -187,6 +190,22 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
         AttemptAnswerChoice(answer=answer, choice_id=choice_id)
         for answer in stored
         for choice_id in sorted(selected.get(answer.question_id, ()))
+    )
+    rollups_add(
+        [
+            AttemptFact(
+                quiz_id=quiz.pk,
+                submitted_at=attempt.submitted_at,
+                score=score,
+                percentage=percentage,
+                passed=attempt.passed,
+                duration=attempt.duration,
+                answers=tuple(
+                    AnswerFact(question_id, correct, tuple(sorted(selected.get(question_id, ()))))
+                    for question_id, correct in results.items()
+                ),
+            )
+        ]
     )
     return attempt
 

@@ -3,7 +3,7 @@ import datetime
 import pytest
 from strawberry.relay import to_base64
 
-from quizzes.models import Choice, Question, QuizAttempt
+from quizzes.models import Choice, Question
 from quizzes.services import AnswerInput, attempt_submit
 from terms.models import Term
 
@@ -49,7 +49,8 @@ def graded(make_quiz, seed):
         for q in questions.values()
     }
     for number, (sheet, day, client, seconds) in enumerate(SHEET, start=1):
-        attempt = attempt_submit(
+        submitted = datetime.datetime(2026, 11, day, 12, number, tzinfo=datetime.UTC)
+        attempt_submit(
             quiz_id=quiz.pk,
             idempotency_key=f"a{number}",
             client_id=client,
@@ -57,10 +58,8 @@ def graded(make_quiz, seed):
                 AnswerInput(questions[q].pk, [letters[q][letter] for letter in picked])
                 for q, picked in sheet.items()
             ],
-        )
-        submitted = datetime.datetime(2026, 11, day, 12, number, tzinfo=datetime.UTC)
-        QuizAttempt.objects.filter(pk=attempt.pk).update(
-            submitted_at=submitted, duration=datetime.timedelta(seconds=seconds)
+            now=submitted,
+            started_at=submitted - datetime.timedelta(seconds=seconds),
         )
     late = Question.objects.create(quiz=quiz, position=5, prompt="Late?", kind=SINGLE)
     Choice.objects.create(question=late, position=1, text="yes", is_correct=True)

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from quizzes.models import AttemptAnswer, Quiz, QuizAttempt
+from quizzes.models import AttemptAnswer, QuestionDay, Quiz, QuizAttempt, QuizDay
 from tests.conftest import QUIZ_FIXTURE, SEED_FIXTURE
 from tests.quizzes.conftest import gid
 from tests.quizzes.test_submit import SUBMIT
@@ -62,3 +62,7 @@ def test_twenty_concurrent_submissions_with_five_repeats():
     # Every stored attempt is whole: one answer per question of the quiz.
     assert AttemptAnswer.objects.count() == 16 * 14
     assert {a.score for a in QuizAttempt.objects.all()} == {1}
+    # The daily roll-ups, updated by the same transactions, add up exactly.
+    assert sum(QuizDay.objects.values_list("attempts", flat=True)) == 16
+    assert sum(QuestionDay.objects.values_list("seen", flat=True)) == 16 * 14
+    assert sum(QuestionDay.objects.values_list("correct", flat=True)) == 16

@@ -74,7 +74,7 @@ def test_attempts_jsonl_matches_csv(graded, analyst_client):
         "attempt_id": 0,
         "quiz": "quiz",
         "client_id": "x",
-        "started_at": None,
+        "started_at": "2026-11-01T12:00:00+00:00",
         "submitted_at": "2026-11-01T12:01:00+00:00",
         "duration_seconds": 60.0,
         "score": 3,
