@@ -6,6 +6,7 @@ The predicates are the models' QuerySet methods, the same the GraphQL layer uses
 import django_filters
 from django import forms
 
+from quizzes.exports import dataset_rows
 from quizzes.models import Quiz, QuizAttempt
 from terms.models import Chapter
 
@@ -55,3 +56,14 @@ class AttemptExportFilter(django_filters.FilterSet):
         if data.get("chapter"):
             return Quiz.objects.filter(chapter=data["chapter"])
         return Quiz.objects.all()
+
+    def rows(self, dataset: str):
+        """The rows of `dataset` this (valid) filter selects."""
+        data = self.form.cleaned_data
+        return dataset_rows(
+            dataset,
+            self.qs,
+            quizzes=self.quizzes(),
+            since=data.get("since"),
+            until=data.get("until"),
+        )

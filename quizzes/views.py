@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from quizzes.analytics import ANALYTICS_PERMISSION
-from quizzes.exports import DATASETS, FORMATS, dataset_rows, export_lines
+from quizzes.exports import DATASETS, FORMATS, export_lines
 from quizzes.filtersets import AttemptExportFilter
 from quizzes.models import QuizAttempt
 
@@ -35,13 +35,7 @@ def export(request, dataset: str, fmt: str):
     filterset = AttemptExportFilter(request.GET, queryset=QuizAttempt.objects.all())
     if not filterset.is_valid():
         return JsonResponse({"errors": filterset.errors}, status=400)
-    data = filterset.form.cleaned_data
-    rows = dataset_rows(
-        dataset,
-        filterset.qs,
-        quizzes=filterset.quizzes(),
-        since=data.get("since"),
-        until=data.get("until"),
-    )
-    hint = data["quiz"].slug if data.get("quiz") else ""
+    quiz = filterset.form.cleaned_data.get("quiz")
+    rows = filterset.rows(dataset)
+    hint = quiz.slug if quiz else ""
     return streaming_export(dataset, fmt, rows, hint)

@@ -41,6 +41,20 @@ def staff(django_user_model):
 
 
 @pytest.fixture
+def analyst(django_user_model):
+    """Staff in the Analysts group: reads analytics and exports, edits nothing."""
+    user = django_user_model.objects.create_user("analyst", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Analysts"))
+    return user
+
+
+@pytest.fixture
+def analyst_client(client, analyst):
+    client.force_login(analyst)
+    return client
+
+
+@pytest.fixture
 def editor_client(client, editor):
     client.force_login(editor)
     return client

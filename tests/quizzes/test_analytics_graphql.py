@@ -1,7 +1,6 @@
 """Staff analytics over GraphQL, and who may read them."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 from tests.quizzes.conftest import gid
 
@@ -25,13 +24,6 @@ TERM_MISS_RATE = '{ term(slug: "lora") { name missRate } }'
 CHAPTER_MISSES = """
 { chapters { edges { node { slug mostMissedTerms(first: 1) { slug answers misses missRate } } } } }
 """
-
-
-@pytest.fixture
-def analyst(django_user_model):
-    user = django_user_model.objects.create_user("analyst", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Analysts"))
-    return user
 
 
 def test_staff_read_quiz_analytics(graded, staff_client, graphql):

@@ -3,20 +3,11 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
 from quizzes.models import AttemptAnswer, AttemptAnswerChoice, QuizAttempt
-
-
-@pytest.fixture
-def analyst_client(client, django_user_model):
-    user = django_user_model.objects.create_user("analyst", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Analysts"))
-    client.force_login(user)
-    return client
 
 
 def dashboard_url(quiz):

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -22,14 +21,6 @@ ATTEMPT_COLUMNS = [
 
 
 NOT_A_CHOICE = "Select a valid choice. That choice is not one of the available choices."
-
-
-@pytest.fixture
-def analyst_client(client, django_user_model):
-    user = django_user_model.objects.create_user("analyst", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Analysts"))
-    client.force_login(user)
-    return client
 
 
 def read(response) -> bytes:

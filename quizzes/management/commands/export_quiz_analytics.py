@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from quizzes.exports import DATASETS, FORMATS, dataset_rows, export_lines
+from quizzes.exports import DATASETS, FORMATS, export_lines
 from quizzes.filtersets import AttemptExportFilter
 from quizzes.models import AttemptAnswer, QuizAttempt
 
@@ -34,14 +34,7 @@ class Command(BaseCommand):
                 f"--{name}: {' '.join(messages)}" for name, messages in filterset.errors.items()
             )
             raise CommandError(problems)
-        data = filterset.form.cleaned_data
-        rows = dataset_rows(
-            dataset,
-            filterset.qs,
-            quizzes=filterset.quizzes(),
-            since=data.get("since"),
-            until=data.get("until"),
-        )
+        rows = filterset.rows(dataset)
         if sys.stderr.isatty():
             rows = tqdm(
                 rows, total=self._row_count(dataset, filterset), unit=" rows", file=sys.stderr
