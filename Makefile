@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run superuser test test-sqlite test-postgres lint format checks schema loadtest clean
+.PHONY: help install run superuser test test-sqlite test-postgres lint format checks schema loadtest bench bench-quick clean
 
 help:
 	@echo "make run          set up and serve the API and admin on http://127.0.0.1:8000"
@@ -17,6 +17,8 @@ help:
 	@echo "make lint         ruff check and format check"
 	@echo "make checks       Django system checks, deploy checks, missing-migration check"
 	@echo "make loadtest     60 s of load on loopback against the production server"
+	@echo "make bench        benchmarks against the practical limit (size L: 1M attempts)"
+	@echo "make bench-quick  the same with 100,000 attempts and fewer repetitions"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +71,12 @@ checks: install
 
 loadtest: install
 	$(BIN)/python bench/loadtest.py --seconds 60 --users 20
+
+bench: install
+	$(BIN)/python bench/run.py
+
+bench-quick: install
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -74,7 +74,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
-ROOT_URLCONF = "glossary_backend.urls"
+# Benchmarks serve extra comparison views with ROOT_URLCONF=bench.urls.
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="glossary_backend.urls")
 WSGI_APPLICATION = "glossary_backend.wsgi.application"
 
 TEMPLATES = [

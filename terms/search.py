@@ -80,8 +80,13 @@ def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
     ]
 
 
-def _postgres_search(terms, query, exact, limit):
-    text_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+def _text_query(query: str) -> SearchQuery:
+    return SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+
+
+def ranked_matches(terms, query, exact, limit):
+    """The best `limit` matches of `query` among `terms`, with their search_rank."""
+    text_query = _text_query(query)
     similarity = Greatest(
         TrigramWordSimilarity(query, "name"),
         TrigramWordSimilarity(query, "abbreviation"),
@@ -101,10 +106,19 @@ def _postgres_search(terms, query, exact, limit):
             similarity=similarity,
         )
         .annotate(search_rank=F("exact") * 10 + F("text_rank") + F("similarity"))
+        .order_by("-search_rank", Lower("name"), "pk")[:limit]
+    )
+
+
+def _postgres_search(terms, query, exact, limit):
+    ranked = list(ranked_matches(terms, query, exact, limit).values_list("pk", "search_rank"))
+    # Headlines are costly: make them for the best hits only, not for every match.
+    headlines = dict(
+        Term.objects.filter(pk__in=[pk for pk, _ in ranked])
         .annotate(
             headline=SearchHeadline(
                 "definition",
-                text_query,
+                _text_query(query),
                 config=SEARCH_CONFIG,
                 start_sel=START,
                 stop_sel=STOP,
@@ -112,9 +126,9 @@ def _postgres_search(terms, query, exact, limit):
                 min_words=SNIPPET_WORDS // 2,
             )
         )
-        .order_by("-search_rank", Lower("name"), "pk")
-        .values_list("pk", "search_rank", "headline")[:limit]
+        .values_list("pk", "headline")
     )
+    return [(pk, rank, headlines[pk]) for pk, rank in ranked]
 
 
 def _fallback_search(terms, query, exact, limit):

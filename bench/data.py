@@ -1,0 +1,215 @@
+"""Benchmark data, generated inside PostgreSQL with set-returning SQL (no Python loops).
+
+Size M: 50 chapters x 200 terms (10,000 terms, about 3 see-also links each), 50 quizzes
+x 20 questions x 4 choices, all published. Size L: M plus attempts at the first quiz
+(1,000,000, or 100,000 in quick mode) with an answer per question and the chosen
+choices, and the daily roll-ups the analytics read, computed from them.
+"""
+
+import time
+
+WORDS = [
+    "model",
+    "training",
+    "data",
+    "learning",
+    "agent",
+    "policy",
+    "reward",
+    "token",
+    "prompt",
+    "vector",
+    "memory",
+    "tool",
+    "planner",
+    "context",
+    "evaluation",
+    "feedback",
+    "alignment",
+    "gradient",
+    "adapter",
+    "retrieval",
+    "embedding",
+    "inference",
+    "latency",
+    "safety",
+    "dataset",
+    "benchmark",
+    "checkpoint",
+    "optimizer",
+    "tuning",
+    "preference",
+]
+
+SIZE_M = """
+INSERT INTO terms_chapter (id, title, slug, description, position, status, published_at,
+                           created_at, updated_at)
+SELECT c, 'Chapter ' || c, 'chapter-' || c, 'About chapter ' || c, c, 'published', now(),
+       now(), now()
+FROM generate_series(1, 50) AS c;
+
+INSERT INTO terms_term (id, name, slug, abbreviation, expansion, aliases, definition,
+                        explanation, chapter_id, status, published_at, created_at, updated_at)
+SELECT t,
+       initcap(w[1 + (t * 7) %% n]) || ' ' || initcap(w[1 + (t * 13) %% n]) || ' ' || t,
+       'term-' || t,
+       CASE WHEN t %% 10 = 0 THEN upper(left(w[1 + t %% n], 3)) || t ELSE '' END,
+       '',
+       '',
+       'A ' || w[1 + (t * 3) %% n] || ' ' || w[1 + (t * 5) %% n] || ' that shapes the '
+         || w[1 + (t * 11) %% n] || ' of a ' || w[1 + (t * 17) %% n] || ' during '
+         || w[1 + (t * 19) %% n] || '.',
+       '',
+       1 + (t - 1) / 200, 'published', now(), now(), now()
+FROM generate_series(1, 10000) AS t, (SELECT %(words)s::text[] AS w, %(count)s AS n) AS vocabulary;
+
+INSERT INTO terms_termrelation (from_term_id, to_term_id)
+SELECT pair.a, pair.b FROM (
+  SELECT t AS a, (t - 1) / 200 * 200 + 1 + ((t - 1) %% 200 + step) %% 200 AS b
+  FROM generate_series(1, 10000) AS t, (VALUES (1), (2), (5)) AS steps(step)
+) AS pair
+UNION
+SELECT pair.b, pair.a FROM (
+  SELECT t AS a, (t - 1) / 200 * 200 + 1 + ((t - 1) %% 200 + step) %% 200 AS b
+  FROM generate_series(1, 10000) AS t, (VALUES (1), (2), (5)) AS steps(step)
+) AS pair
+ON CONFLICT DO NOTHING;
+
+INSERT INTO quizzes_quiz (id, title, slug, description, chapter_id, pass_percentage, status,
+                          published_at, created_at, updated_at)
+SELECT q, 'Quiz ' || q, 'quiz-' || q, 'Questions on chapter ' || q, q, 70, 'published', now(),
+       now(), now()
+FROM generate_series(1, 50) AS q;
+
+INSERT INTO quizzes_question (id, quiz_id, position, prompt, kind, term_id, explanation)
+SELECT (q - 1) * 20 + p, q, p, 'Which term matches definition ' || p || ' of quiz ' || q || '?',
+       CASE WHEN p %% 5 = 0 THEN 'multiple' WHEN p %% 7 = 0 THEN 'true_false' ELSE 'single' END,
+       (q - 1) * 200 + p, 'Because of the definition.'
+FROM generate_series(1, 50) AS q, generate_series(1, 20) AS p;
+
+INSERT INTO quizzes_choice (id, question_id, position, text, is_correct)
+SELECT (question - 1) * 4 + c, question, c, 'Choice ' || c,
+       c = 1 OR (c = 2 AND question %% 5 = 0)
+FROM generate_series(1, 1000) AS question, generate_series(1, 4) AS c
+WHERE c <= 2 OR (question - 1) %% 20 + 1 NOT IN (7, 14);
+"""
+
+SIZE_L = """
+SELECT setseed(0.42);
+
+CREATE TEMPORARY TABLE generated ON COMMIT DROP AS
+SELECT a AS attempt, q.position, q.id AS question_id, q.kind,
+       random() < 0.35 + 0.5 * ((a * 7919) %% 1000) / 1000.0 AS knows,
+       random() < 0.03 AS skipped,
+       1 + floor(random() * 3)::int AS distractor
+FROM generate_series(1, %(attempts)s) AS a
+CROSS JOIN quizzes_question AS q
+WHERE q.quiz_id = 1;
+
+INSERT INTO quizzes_quizattempt (id, quiz_id, client_id, idempotency_key, answers_fingerprint,
+                                 started_at, submitted_at, duration, score, max_score,
+                                 percentage, passed)
+SELECT attempt, 1, 'learner-' || (attempt %% 40000), 'bench-' || attempt, '',
+       submitted - duration, submitted, duration, score, 20, score * 5.0, score * 5.0 >= 70
+FROM (
+  SELECT attempt, count(*) FILTER (WHERE knows AND NOT skipped) AS score,
+         now() - make_interval(secs => (attempt %% 2592000)) AS submitted,
+         make_interval(secs => 60 + attempt %% 600) AS duration
+  FROM generated GROUP BY attempt
+) AS per_attempt;
+
+INSERT INTO quizzes_attemptanswer (id, attempt_id, question_id, is_correct)
+SELECT (attempt - 1) * 20 + position, attempt, question_id, knows AND NOT skipped
+FROM generated;
+
+INSERT INTO quizzes_attemptanswerchoice (answer_id, choice_id)
+SELECT (attempt - 1) * 20 + position, (question_id - 1) * 4 + pick
+FROM (
+  SELECT attempt, position, question_id,
+         unnest(CASE WHEN skipped THEN ARRAY[]::int[]
+                     WHEN knows AND kind = 'multiple' THEN ARRAY[1, 2]
+                     WHEN knows THEN ARRAY[1]
+                     WHEN kind = 'true_false' THEN ARRAY[2]
+                     ELSE ARRAY[1 + distractor] END) AS pick
+  FROM generated
+) AS picks;
+"""
+
+ROLLUPS = """
+INSERT INTO quizzes_quizday (quiz_id, day, attempts, passed, percentage_sum,
+                             percentage_square_sum, score_sum, score_square_sum, timed,
+                             duration_seconds_sum)
+SELECT quiz_id, (submitted_at AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE passed),
+       sum(percentage), sum(percentage * percentage), sum(score), sum(score * score),
+       count(duration), coalesce(sum(extract(epoch FROM duration)), 0)
+FROM quizzes_quizattempt GROUP BY 1, 2;
+
+INSERT INTO quizzes_quizdayvalue (quiz_id, day, measure, value, attempts)
+SELECT quiz_id, (submitted_at AT TIME ZONE 'UTC')::date, 'percentage', percentage, count(*)
+FROM quizzes_quizattempt GROUP BY 1, 2, 4
+UNION ALL
+SELECT quiz_id, (submitted_at AT TIME ZONE 'UTC')::date, 'duration',
+       round(extract(epoch FROM duration)), count(*)
+FROM quizzes_quizattempt WHERE duration IS NOT NULL GROUP BY 1, 2, 4;
+
+INSERT INTO quizzes_questionday (question_id, day, seen, answered, correct, score_sum_right,
+                                 score_sum_wrong, score_sum_answered)
+SELECT answer.question_id, (attempt.submitted_at AT TIME ZONE 'UTC')::date, count(*),
+       count(*) FILTER (WHERE picked.answer_id IS NOT NULL),
+       count(*) FILTER (WHERE answer.is_correct),
+       coalesce(sum(attempt.score) FILTER (WHERE answer.is_correct), 0),
+       coalesce(sum(attempt.score) FILTER (WHERE NOT answer.is_correct), 0),
+       coalesce(sum(attempt.score) FILTER (WHERE picked.answer_id IS NOT NULL), 0)
+FROM quizzes_attemptanswer AS answer
+JOIN quizzes_quizattempt AS attempt ON attempt.id = answer.attempt_id
+LEFT JOIN (SELECT DISTINCT answer_id FROM quizzes_attemptanswerchoice) AS picked
+       ON picked.answer_id = answer.id
+GROUP BY 1, 2;
+
+INSERT INTO quizzes_choiceday (choice_id, day, picks, score_sum)
+SELECT pick.choice_id, (attempt.submitted_at AT TIME ZONE 'UTC')::date, count(*),
+       sum(attempt.score)
+FROM quizzes_attemptanswerchoice AS pick
+JOIN quizzes_attemptanswer AS answer ON answer.id = pick.answer_id
+JOIN quizzes_quizattempt AS attempt ON attempt.id = answer.attempt_id
+GROUP BY 1, 2;
+"""
+
+SEQUENCES = [
+    "terms_chapter", "terms_term", "terms_termrelation", "quizzes_quiz", "quizzes_question",
+    "quizzes_choice", "quizzes_quizattempt", "quizzes_attemptanswer",
+    "quizzes_attemptanswerchoice",
+]  # fmt: skip
+
+
+def generate(database_url: str, *, attempts: int) -> dict[str, float]:
+    """Fill an empty, migrated database; returns seconds spent per step."""
+    import psycopg
+
+    timings = {}
+    with psycopg.connect(database_url, autocommit=False) as connection:
+        connection.execute("SET statement_timeout = 0")
+        # The rows are consistent by construction: skip the per-row foreign key triggers.
+        connection.execute("SET session_replication_role = replica")
+        for name, sql, params in [
+            ("size M", SIZE_M, {"words": WORDS, "count": len(WORDS)}),
+            ("attempts", SIZE_L, {"attempts": attempts}),
+            ("roll-ups", ROLLUPS, {}),
+        ]:
+            if name != "size M" and not attempts:
+                continue
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                for statement in filter(str.strip, sql.split(";\n")):
+                    cursor.execute(statement, params)
+            connection.commit()
+            timings[name] = round(time.perf_counter() - started, 1)
+        for table in SEQUENCES:
+            connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
+        connection.execute("SET session_replication_role = DEFAULT")
+        connection.commit()
+        connection.execute("ANALYZE")
+    return timings

@@ -1,0 +1,221 @@
+"""The practical limit: hand-written Django views that run the same ORM queries as the
+GraphQL API (same prefetches, same visibility) and build the identical JSON response.
+
+Served beside the API by bench/urls.py, only in benchmark runs.
+"""
+
+import json
+
+from django.db.models import Prefetch
+from django.db.models.functions import Lower
+from django.http import HttpResponse
+from strawberry.relay import to_base64
+
+from quizzes.analytics import quiz_analytics
+from quizzes.models import Choice, Question, Quiz
+from terms.models import Chapter, Term
+from terms.search import search_terms
+
+TERM_ORDER = (Lower("name"), "pk")
+
+
+def respond(data) -> HttpResponse:
+    return HttpResponse(json.dumps({"data": data}), content_type="application/json")
+
+
+def cursor(index: int) -> str:
+    return to_base64("arrayconnection", index)
+
+
+def visible_terms(request):
+    return Term.objects.visible_to(request.user).order_by(*TERM_ORDER)
+
+
+def term_page(request):
+    """W1: term(slug) { id slug name abbreviation definition chapter { slug title }
+    relatedTerms { slug name } }"""
+    terms = (
+        visible_terms(request)
+        .filter(slug=request.GET["slug"])
+        .prefetch_related(
+            Prefetch(
+                "chapter", queryset=Chapter.objects.visible_to(request.user).only("slug", "title")
+            ),
+            Prefetch("related_terms", queryset=visible_terms(request).only("slug", "name")),
+        )
+        .only("slug", "name", "abbreviation", "definition", "chapter_id")
+    )
+    term = terms.first()
+    return respond(
+        {
+            "term": term
+            and {
+                "id": to_base64("Term", term.pk),
+                "slug": term.slug,
+                "name": term.name,
+                "abbreviation": term.abbreviation,
+                "definition": term.definition,
+                "chapter": {"slug": term.chapter.slug, "title": term.chapter.title},
+                "relatedTerms": [
+                    {"slug": r.slug, "name": r.name} for r in term.related_terms.all()
+                ],
+            }
+        }
+    )
+
+
+def _term_node(term):
+    return {
+        "slug": term.slug,
+        "name": term.name,
+        "abbreviation": term.abbreviation,
+        "expansion": term.expansion,
+        "definition": term.definition,
+        "aliases": term.alias_list,
+        "updatedAt": term.updated_at.isoformat(),
+        "relatedTerms": [{"slug": r.slug} for r in term.related_terms.all()],
+    }
+
+
+def chapter_page(request):
+    """W2: chapter(slug) { title terms(first: 100) { totalCount edges { cursor node {
+    slug name abbreviation expansion definition aliases updatedAt relatedTerms { slug } } } } }"""
+    page = visible_terms(request).prefetch_related(
+        Prefetch("related_terms", queryset=visible_terms(request).only("slug"))
+    )
+    chapter = Chapter.objects.visible_to(request.user).filter(slug=request.GET["slug"]).first()
+    if chapter is None:
+        return respond({"chapter": None})
+    terms = page.filter(chapter=chapter)
+    nodes = list(terms[:100])
+    return respond(
+        {
+            "chapter": {
+                "title": chapter.title,
+                "terms": {
+                    "totalCount": terms.count(),
+                    "edges": [
+                        {"cursor": cursor(i), "node": _term_node(t)} for i, t in enumerate(nodes)
+                    ],
+                },
+            }
+        }
+    )
+
+
+def chapters_page(request):
+    """W3: chapters(first: 50) { edges { node { slug title terms(first: 100) { edges {
+    node { slug name } } } } } }"""
+    chapters = Chapter.objects.visible_to(request.user).prefetch_related(
+        Prefetch(
+            "terms",
+            queryset=visible_terms(request).only("slug", "name", "chapter_id")[:100],
+            to_attr="page",
+        )
+    )[:50]
+    return respond(
+        {
+            "chapters": {
+                "edges": [
+                    {
+                        "node": {
+                            "slug": c.slug,
+                            "title": c.title,
+                            "terms": {
+                                "edges": [
+                                    {"node": {"slug": t.slug, "name": t.name}} for t in c.page
+                                ]
+                            },
+                        }
+                    }
+                    for c in chapters
+                ]
+            }
+        }
+    )
+
+
+def search(request):
+    """W4: search(query, first: 20) { rank term { slug name } }"""
+    hits = search_terms(query=request.GET["query"], user=request.user, limit=20)
+    terms = {
+        t.pk: t for t in Term.objects.filter(pk__in=[h.term_id for h in hits]).only("slug", "name")
+    }
+    return respond(
+        {
+            "search": [
+                {
+                    "rank": h.rank,
+                    "term": {"slug": terms[h.term_id].slug, "name": terms[h.term_id].name},
+                }
+                for h in hits
+            ]
+        }
+    )
+
+
+def quiz_page(request):
+    """W5: quiz(slug) { id title questions { id position prompt kind choices { id text } } }"""
+    quiz = (
+        Quiz.objects.visible_to(request.user)
+        .filter(slug=request.GET["slug"])
+        .prefetch_related(
+            Prefetch(
+                "questions",
+                queryset=Question.objects.visible_to(request.user)
+                .order_by("position")
+                .prefetch_related(
+                    Prefetch(
+                        "choices",
+                        queryset=Choice.objects.visible_to(request.user).order_by("position"),
+                    )
+                ),
+            )
+        )
+        .first()
+    )
+    return respond(
+        {
+            "quiz": quiz
+            and {
+                "id": to_base64("Quiz", quiz.pk),
+                "title": quiz.title,
+                "questions": [
+                    {
+                        "id": to_base64("Question", q.pk),
+                        "position": q.position,
+                        "prompt": q.prompt,
+                        "kind": q.kind.upper(),
+                        "choices": [
+                            {"id": to_base64("Choice", c.pk), "text": c.text}
+                            for c in q.choices.all()
+                        ],
+                    }
+                    for q in quiz.questions.all()
+                ],
+            }
+        }
+    )
+
+
+def analytics(request):
+    """W7: quizAnalytics(quiz) { summary { attempts meanPercentage medianPercentage }
+    questions { facility discrimination } reliability { kr20 } }"""
+    quiz = Quiz.objects.get(slug=request.GET["slug"])
+    result = quiz_analytics(quiz=quiz)
+    return respond(
+        {
+            "quizAnalytics": {
+                "summary": {
+                    "attempts": result.summary.attempts,
+                    "meanPercentage": result.summary.mean_percentage,
+                    "medianPercentage": result.summary.median_percentage,
+                },
+                "questions": [
+                    {"facility": q.facility, "discrimination": q.discrimination}
+                    for q in result.questions
+                ],
+                "reliability": {"kr20": result.reliability.kr20},
+            }
+        }
+    )

@@ -1,0 +1,368 @@
+"""Benchmarks: the GraphQL API against the practical limit, in one run, on PostgreSQL.
+
+    python bench/run.py [--quick] [--repetitions N] [--report FILE]
+
+Starts a throwaway PostgreSQL server (as `make test` does), migrates it, generates the
+size M and L data in SQL (bench/data.py), and serves the app with gunicorn (2 workers)
+on 127.0.0.1 with the practical-limit views of bench/limit.py beside it. Then, per
+workload, after a warm-up, it sends the project's request and the limit's in turn
+(interleaved) for N repetitions, checks that both return the same decoded JSON, and
+reports median and p95 latency, their ratio, SQL queries per request (counted
+in-process, at two sizes where it matters), and requests/s under a bounded loopback
+load. It also times the CSV export of attempts against PostgreSQL's own COPY, with the
+export's peak memory. --quick uses 100,000 attempts instead of 1,000,000 and fewer
+repetitions; CI runs it as a smoke test.
+"""
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.client import HTTPConnection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from with_postgres import find_bindir, throwaway_postgres  # noqa: E402
+
+from bench import data  # noqa: E402
+
+WORKLOADS = {
+    "W1 term page": (
+        'query { term(slug: "term-1234") { id slug name abbreviation definition '
+        "chapter { slug title } relatedTerms { slug name } } }",
+        "/limit/term?slug=term-1234",
+    ),
+    "W2 chapter page": (
+        'query { chapter(slug: "chapter-7") { title terms(first: 100) { totalCount edges { '
+        "cursor node { slug name abbreviation expansion definition aliases updatedAt "
+        "relatedTerms { slug } } } } } }",
+        "/limit/chapter?slug=chapter-7",
+    ),
+    "W3 chapters x 100 terms": (
+        "query { chapters(first: 50) { edges { node { slug title terms(first: 100) { edges { "
+        "node { slug name } } } } } } }",
+        "/limit/chapters",
+    ),
+    "W4 search, common word": (
+        'query { search(query: "gradient", first: 20) { rank term { slug name } } }',
+        "/limit/search?query=gradient",
+    ),
+    "W4 search, typo": (
+        'query { search(query: "gradiant", first: 20) { rank term { slug name } } }',
+        "/limit/search?query=gradiant",
+    ),
+    "W5 quiz page": (
+        'query { quiz(slug: "quiz-3") { id title questions { id position prompt kind '
+        "choices { id text } } } }",
+        "/limit/quiz?slug=quiz-3",
+    ),
+}
+ANALYTICS = (
+    'query { quizAnalytics(quiz: "UXVpejox") { summary { attempts meanPercentage '
+    "medianPercentage } questions { facility discrimination } reliability { kr20 } } }",
+    "/limit/analytics?slug=quiz-1",
+)
+
+
+class Server:
+    """gunicorn with 2 workers on a free loopback port, the benchmark URLs mounted."""
+
+    def __init__(self, env):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "glossary_backend.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+class Client:
+    def __init__(self, port, session=None):
+        self.connection = HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Cookie": f"sessionid={session}"} if session else {}
+
+    def graphql(self, query):
+        body = json.dumps({"query": query})
+        return self._send("POST", "/graphql", body, {"Content-Type": "application/json"})
+
+    def get(self, path):
+        return self._send("GET", path, None, {})
+
+    def _send(self, method, path, body, headers):
+        started = time.perf_counter()
+        self.connection.request(method, path, body=body, headers={**self.headers, **headers})
+        response = self.connection.getresponse()
+        payload = response.read()
+        elapsed = time.perf_counter() - started
+        if response.status != 200:
+            raise RuntimeError(f"{method} {path}: {response.status} {payload[:300]!r}")
+        return elapsed, json.loads(payload)
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def compare(project_client, limit_client, name, query, path, repetitions):
+    for _ in range(3):  # warm-up
+        project_client.graphql(query)
+        limit_client.get(path)
+    project_times, limit_times = [], []
+    project_result = limit_result = None
+    for _ in range(repetitions):
+        elapsed, project_result = project_client.graphql(query)
+        project_times.append(elapsed)
+        elapsed, limit_result = limit_client.get(path)
+        limit_times.append(elapsed)
+    if project_result != limit_result:
+        raise AssertionError(f"{name}: the project and the limit answered differently")
+    project_ms = statistics.median(project_times) * 1000
+    limit_ms = statistics.median(limit_times) * 1000
+    return {
+        "project_ms": round(project_ms, 2),
+        "project_p95_ms": round(percentile(project_times, 0.95) * 1000, 2),
+        "limit_ms": round(limit_ms, 2),
+        "limit_p95_ms": round(percentile(limit_times, 0.95) * 1000, 2),
+        "ratio": round(project_ms / limit_ms, 2),
+    }
+
+
+def throughput(port, request, session, seconds=3.0, threads=8):
+    """Requests/s of one request shape under a bounded loopback load."""
+    deadline = time.monotonic() + seconds
+    counts = []
+
+    def worker():
+        client = Client(port, session)
+        done = 0
+        while time.monotonic() < deadline:
+            request(client)
+            done += 1
+        counts.append(done)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return round(sum(counts) / seconds, 1)
+
+
+def query_counts(session_user):
+    """SQL queries per request, in-process, for the project and the limit."""
+    from django.db import connection
+    from django.test import Client as DjangoClient
+    from django.test.utils import CaptureQueriesContext
+
+    client = DjangoClient()
+    client.force_login(session_user)
+    counts = {}
+    for name, (query, path) in [*WORKLOADS.items(), ("W7 quiz analytics", ANALYTICS)]:
+        with CaptureQueriesContext(connection) as project:
+            client.post("/graphql", {"query": query}, content_type="application/json")
+        with CaptureQueriesContext(connection) as limit:
+            client.get(path)
+        # Both share the session and user lookups of an authenticated request.
+        counts[name] = {"project": len(project), "limit": len(limit)}
+    return counts
+
+
+def export_benchmark(env, database_url, attempts):
+    """The export command's time and peak memory against COPY ... TO STDOUT of the rows."""
+    import psycopg
+
+    results = {}
+    for label, since in [("window", "--since"), ("all", None)]:
+        command = [
+            sys.executable,
+            "manage.py",
+            "export_quiz_analytics",
+            "--dataset",
+            "attempts",
+            "--format",
+            "csv",
+            "--output",
+            os.devnull,
+        ]
+        if since:
+            command += [since, time.strftime("%Y-%m-%d", time.gmtime(time.time() - 3 * 86400))]
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        if status:
+            raise RuntimeError("the export failed")
+        results[f"export_{label}_s"] = round(elapsed, 2)
+        results[f"export_{label}_peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    with psycopg.connect(database_url) as connection:
+        started = time.perf_counter()
+        with connection.cursor().copy(
+            "COPY (SELECT a.id, q.slug, a.client_id, a.started_at, a.submitted_at, "
+            "extract(epoch FROM a.duration), a.score, a.max_score, a.percentage, a.passed "
+            "FROM quizzes_quizattempt a JOIN quizzes_quiz q ON q.id = a.quiz_id ORDER BY a.id) "
+            "TO STDOUT WITH CSV"
+        ) as copy:
+            for _ in copy:
+                pass
+        results["copy_all_s"] = round(time.perf_counter() - started, 2)
+    results["export_vs_copy"] = round(results["export_all_s"] / results["copy_all_s"], 2)
+    results["attempts"] = attempts
+    return results
+
+
+def environment():
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    from importlib.metadata import version
+
+    import django
+    import strawberry_django
+
+    return {
+        "commit": commit,
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "strawberry-graphql": version("strawberry-graphql"),
+        "strawberry-graphql-django": version("strawberry-graphql-django"),
+        "postgresql": str(find_bindir()),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "strawberry_django_path": str(Path(strawberry_django.__file__).parent),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repetitions", type=int)
+    parser.add_argument("--report", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    args = parser.parse_args()
+    attempts = 100_000 if args.quick else 1_000_000
+    repetitions = args.repetitions or (5 if args.quick else 30)
+    bindir = find_bindir()
+    if bindir is None:
+        sys.exit("PostgreSQL's server binaries were not found.")
+
+    with throwaway_postgres(bindir) as database_url:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,testserver",
+            "ROOT_URLCONF": "bench.urls",
+            "DATABASE_STATEMENT_TIMEOUT_MS": "0",
+        }
+        os.environ.update(env)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True
+        )
+        report = {
+            "environment": environment(),
+            "data_seconds": data.generate(database_url, attempts=attempts),
+        }
+
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "glossary_backend.settings")
+        django.setup()
+        from django.contrib.auth import get_user_model
+        from django.contrib.sessions.backends.db import SessionStore
+
+        staff = get_user_model().objects.create_superuser("bench", "bench@example.com", None)
+        session = SessionStore()
+        session["_auth_user_id"] = str(staff.pk)
+        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        session["_auth_user_hash"] = staff.get_session_auth_hash()
+        session.save()
+
+        report["queries_per_request"] = query_counts(staff)
+        server = Server(env)
+        try:
+            project, limit = (
+                Client(server.port, session.session_key),
+                Client(server.port, session.session_key),
+            )
+            latency = {}
+            for name, (query, path) in [*WORKLOADS.items(), ("W7 quiz analytics", ANALYTICS)]:
+                latency[name] = compare(project, limit, name, query, path, repetitions)
+            report["latency"] = latency
+            report["requests_per_second"] = {
+                name: {
+                    "project": throughput(
+                        server.port, lambda c, q=query: c.graphql(q), session=session.session_key
+                    ),
+                    "limit": throughput(
+                        server.port, lambda c, p=path: c.get(p), session=session.session_key
+                    ),
+                }
+                for name, (query, path) in WORKLOADS.items()
+            }
+        finally:
+            server.stop()
+        report["export"] = export_benchmark(env, database_url, attempts)
+
+    print_report(report)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nReport written to {args.report}")
+    return 0
+
+
+def print_report(report):
+    print(f"\nData generation (s): {report['data_seconds']}")
+    print(
+        f"\n{'workload':<26}{'project ms':>11}{'p95':>8}{'limit ms':>10}{'p95':>8}{'ratio':>7}"
+        f"{'queries':>9}{'project rps':>13}{'limit rps':>11}"
+    )
+    for name, row in report["latency"].items():
+        queries = report["queries_per_request"][name]
+        rps = report["requests_per_second"].get(name, {})
+        print(
+            f"{name:<26}{row['project_ms']:>11}{row['project_p95_ms']:>8}{row['limit_ms']:>10}"
+            f"{row['limit_p95_ms']:>8}{row['ratio']:>7}"
+            f"{queries['project']:>4}/{queries['limit']:<4}"
+            f"{rps.get('project', ''):>13}{rps.get('limit', ''):>11}"
+        )
+    print(f"\nExport: {report['export']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
