@@ -99,7 +99,7 @@ SELECT setseed(0.42);
 
 CREATE TEMPORARY TABLE generated ON COMMIT DROP AS
 SELECT a AS attempt, q.position, q.id AS question_id, q.kind,
-       random() < 0.35 + 0.5 * ((a * 7919) %% 1000) / 1000.0 AS knows,
+       random() < 0.35 + 0.5 * ((a::bigint * 7919) %% 1000) / 1000.0 AS knows,
        random() < 0.03 AS skipped,
        1 + floor(random() * 3)::int AS distractor
 FROM generate_series(1, %(attempts)s) AS a
