@@ -253,7 +253,6 @@ def environment():
     from importlib.metadata import version
 
     import django
-    import strawberry_django
 
     return {
         "commit": commit,
@@ -261,10 +260,9 @@ def environment():
         "django": django.get_version(),
         "strawberry-graphql": version("strawberry-graphql"),
         "strawberry-graphql-django": version("strawberry-graphql-django"),
-        "postgresql": str(find_bindir()),
+        "postgresql": find_bindir().parent.name,
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
-        "strawberry_django_path": str(Path(strawberry_django.__file__).parent),
     }
 
 
