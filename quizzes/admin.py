@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics, term_miss_rate
 from quizzes.charts import bar_chart
-from quizzes.exports import dataset_rows
+from quizzes.exports import export_chunks
 from quizzes.filtersets import AttemptExportFilter
 from quizzes.models import AttemptAnswer, Choice, Question, Quiz, QuizAttempt, question_shape_errors
 from quizzes.services import quiz_generate, quiz_problems, quizzes_publish
@@ -80,7 +80,7 @@ def publish_quizzes(modeladmin, request, queryset):
 @admin.action(description="Export attempts of selected quizzes (CSV)", permissions=["analytics"])
 def export_attempts(modeladmin, request, queryset):
     attempts = QuizAttempt.objects.filter(quiz__in=queryset)
-    return streaming_export("attempts", "csv", dataset_rows("attempts", attempts))
+    return streaming_export("attempts", "csv", export_chunks("attempts", "csv", attempts))
 
 
 @admin.register(Quiz)

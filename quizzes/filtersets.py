@@ -6,7 +6,7 @@ The predicates are the models' QuerySet methods, the same the GraphQL layer uses
 import django_filters
 from django import forms
 
-from quizzes.exports import dataset_rows
+from quizzes.exports import export_chunks
 from quizzes.models import Quiz, QuizAttempt
 from terms.models import Chapter
 
@@ -57,11 +57,12 @@ class AttemptExportFilter(django_filters.FilterSet):
             return Quiz.objects.filter(chapter=data["chapter"])
         return Quiz.objects.all()
 
-    def rows(self, dataset: str):
-        """The rows of `dataset` this (valid) filter selects."""
+    def export(self, dataset: str, fmt: str):
+        """The encoded export of `dataset` in `fmt` that this (valid) filter selects."""
         data = self.form.cleaned_data
-        return dataset_rows(
+        return export_chunks(
             dataset,
+            fmt,
             self.qs,
             quizzes=self.quizzes(),
             since=data.get("since"),

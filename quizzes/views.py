@@ -6,15 +6,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from quizzes.analytics import ANALYTICS_PERMISSION
-from quizzes.exports import DATASETS, FORMATS, export_lines
+from quizzes.exports import DATASETS, FORMATS
 from quizzes.filtersets import AttemptExportFilter
 from quizzes.models import QuizAttempt
 
 
 def streaming_export(
-    dataset: str, fmt: str, rows, filename_hint: str = ""
+    dataset: str, fmt: str, chunks, filename_hint: str = ""
 ) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(export_lines(dataset, fmt, rows), content_type=FORMATS[fmt])
+    response = StreamingHttpResponse(chunks, content_type=FORMATS[fmt])
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     suffix = f"-{filename_hint}" if filename_hint else ""
     response["Content-Disposition"] = f'attachment; filename="{dataset}{suffix}-{stamp}.{fmt}"'
@@ -36,6 +36,5 @@ def export(request, dataset: str, fmt: str):
     if not filterset.is_valid():
         return JsonResponse({"errors": filterset.errors}, status=400)
     quiz = filterset.form.cleaned_data.get("quiz")
-    rows = filterset.rows(dataset)
     hint = quiz.slug if quiz else ""
-    return streaming_export(dataset, fmt, rows, hint)
+    return streaming_export(dataset, fmt, filterset.export(dataset, fmt), hint)

@@ -4,9 +4,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from quizzes.exports import DATASETS, FORMATS, export_lines
+from quizzes.exports import DATASETS, FORMATS
 from quizzes.filtersets import AttemptExportFilter
-from quizzes.models import AttemptAnswer, QuizAttempt
+from quizzes.models import QuizAttempt
 
 
 class Command(BaseCommand):
@@ -34,11 +34,6 @@ class Command(BaseCommand):
                 f"--{name}: {' '.join(messages)}" for name, messages in filterset.errors.items()
             )
             raise CommandError(problems)
-        rows = filterset.rows(dataset)
-        if sys.stderr.isatty():
-            rows = tqdm(
-                rows, total=self._row_count(dataset, filterset), unit=" rows", file=sys.stderr
-            )
         if output is not None:
             try:
                 stream = output.open("wb")
@@ -46,18 +41,15 @@ class Command(BaseCommand):
                 raise CommandError(f"--output: {error}") from None
         else:
             stream = sys.stdout.buffer
-        try:
-            for chunk in export_lines(dataset, fmt, rows):
-                stream.write(chunk)
-            stream.flush()
-        finally:
-            if output is not None:
-                stream.close()
-
-    @staticmethod
-    def _row_count(dataset, filterset):
-        if dataset == "attempts":
-            return filterset.qs.count()
-        if dataset == "answers":
-            return AttemptAnswer.objects.filter(attempt__in=filterset.qs).count()
-        return None
+        # The progress bar counts bytes, which every export path yields.
+        with tqdm(
+            unit="B", unit_scale=True, file=sys.stderr, disable=not sys.stderr.isatty()
+        ) as progress:
+            try:
+                for chunk in filterset.export(dataset, fmt):
+                    stream.write(chunk)
+                    progress.update(len(chunk))
+                stream.flush()
+            finally:
+                if output is not None:
+                    stream.close()
