@@ -13,6 +13,9 @@ from strawberry.relay import to_base64
 
 from quizzes.analytics import quiz_analytics
 from quizzes.models import Choice, Question, Quiz
+from quizzes.ratelimit import client_address, submission_retry_after
+from quizzes.selectors import attempt_with_results
+from quizzes.services import AnswerInput, attempt_submit
 from terms.models import Chapter, Term
 from terms.search import search_terms
 
@@ -216,6 +219,36 @@ def analytics(request):
                     for q in result.questions
                 ],
                 "reliability": {"kr20": result.reliability.kr20},
+            }
+        }
+    )
+
+
+def submit(request):
+    """W6: submitQuizAttempt(input: {quiz, answers: first choice of every question,
+    idempotencyKey}) { __typename ... on QuizAttempt { score maxScore percentage passed
+    results { correct } } }"""
+    submission_retry_after(client_address(request))
+    quiz = Quiz.objects.get(slug=request.GET["slug"])
+    first_choices = (
+        Choice.objects.filter(question__quiz=quiz, position=1).order_by("question__position")
+    ).values_list("question_id", "pk")
+    attempt = attempt_submit(
+        quiz_id=quiz.pk,
+        answers=[AnswerInput(question_id, [choice_id]) for question_id, choice_id in first_choices],
+        idempotency_key=request.GET["key"],
+        user=request.user,
+    )
+    attempt = attempt_with_results(attempt_id=attempt.pk, user=request.user)
+    return respond(
+        {
+            "submitQuizAttempt": {
+                "__typename": "QuizAttempt",
+                "score": attempt.score,
+                "maxScore": attempt.max_score,
+                "percentage": attempt.percentage,
+                "passed": attempt.passed,
+                "results": [{"correct": answer.is_correct} for answer in attempt.answers.all()],
             }
         }
     )

@@ -13,4 +13,5 @@ urlpatterns = [
     path("limit/search", limit.search),
     path("limit/quiz", limit.quiz_page),
     path("limit/analytics", limit.analytics),
+    path("limit/submit", limit.submit),
 ]
