@@ -14,37 +14,18 @@ import csv
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from with_postgres import find_bindir, throwaway_postgres  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the server exited while starting")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the server did not start in time")
+from bench.server import gunicorn  # noqa: E402
 
 
 def stored_attempts(database_url: str) -> list[tuple]:
@@ -76,14 +57,7 @@ def run(seconds: int, users: int) -> dict:
         fixtures = sorted(str(path) for path in (ROOT / "fixtures").glob("*.json"))
         subprocess.run([*manage, "load_seed", *fixtures], env=env, check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL)  # fmt: skip
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "glossary_backend.wsgi", "--bind",
-             f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"],
-            env=env, cwd=ROOT,
-        )  # fmt: skip
-        try:
-            wait_for(port, server)
+        with gunicorn(env) as port:
             subprocess.run(
                 [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
                  "--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
@@ -91,9 +65,6 @@ def run(seconds: int, users: int) -> dict:
                  "--only-summary", "--loglevel", "WARNING"],
                 env=env, cwd=ROOT, check=False, timeout=seconds + 120,
             )  # fmt: skip
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         rows = stored_attempts(database_url)
     return summarize(workdir, results, rows, seconds, users)
 

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from strawberry.relay import to_base64  # noqa: E402
 from with_postgres import find_bindir, throwaway_postgres  # noqa: E402
 
 from bench import data  # noqa: E402
+from bench.server import gunicorn  # noqa: E402
 
 WORKLOADS = {
     "W1 term page": (
@@ -100,44 +100,6 @@ ANALYTICS = (
     "/limit/analytics?slug=quiz-1",
 )
 MEASURED = [*WORKLOADS.items(), ("W6 submission", SUBMISSION), ("W7 quiz analytics", ANALYTICS)]
-
-
-class Server:
-    """gunicorn with 2 workers on a free loopback port, the benchmark URLs mounted."""
-
-    def __init__(self, env):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "glossary_backend.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "2",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 class Client:
@@ -349,11 +311,10 @@ def main() -> int:
         session.save()
 
         report["queries_per_request"] = query_counts(staff)
-        server = Server(env)
-        try:
+        with gunicorn(env) as port:
             project, limit = (
-                Client(server.port, session.session_key),
-                Client(server.port, session.session_key),
+                Client(port, session.session_key),
+                Client(port, session.session_key),
             )
             latency = {}
             for name, (query, path) in MEASURED:
@@ -362,16 +323,14 @@ def main() -> int:
             report["requests_per_second"] = {
                 name: {
                     "project": throughput(
-                        server.port, lambda c, q=query: c.graphql(q), session=session.session_key
+                        port, lambda c, q=query: c.graphql(q), session=session.session_key
                     ),
                     "limit": throughput(
-                        server.port, lambda c, p=path: c.get(p), session=session.session_key
+                        port, lambda c, p=path: c.get(p), session=session.session_key
                     ),
                 }
                 for name, (query, path) in WORKLOADS.items()
             }
-        finally:
-            server.stop()
         report["export"] = export_benchmark(env, database_url, attempts)
 
     print_report(report)

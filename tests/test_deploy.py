@@ -2,16 +2,12 @@
 
 import http.client
 import os
-import socket
-import subprocess
-import sys
-import time
-from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
+from bench.server import gunicorn
 from quizzes.models import Question, QuizAttempt
 
 pytestmark = [
@@ -26,38 +22,6 @@ def database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-@contextmanager
-def gunicorn(workers: int = 2):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DEBUG": "false",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "glossary_backend.wsgi", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(workers)],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(process.stderr.read().decode()) from None
-                time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def test_exports_stream_under_gunicorn(make_quiz, client, staff):
     """The response is chunked (no Content-Length) and carries every row."""
     quiz = make_quiz([(Question.Kind.SINGLE, [True, False])])
@@ -69,7 +33,13 @@ def test_exports_stream_under_gunicorn(make_quiz, client, staff):
     )  # fmt: skip
     client.force_login(staff)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    with gunicorn() as port:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DEBUG": "false",
+    }
+    with gunicorn(env) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request("GET", "/exports/attempts.csv", headers={"Cookie": f"sessionid={session}"})
         response = conn.getresponse()
