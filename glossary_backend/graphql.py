@@ -1,15 +1,27 @@
-"""Building blocks shared by the apps' GraphQL layers: the connection type and errors."""
+"""Building blocks shared by the apps' GraphQL layers: connection arguments and errors."""
 
-from typing import Any
+import re
 
 import strawberry
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from graphql import GraphQLError
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLObjectType,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    get_operation_ast,
+    visit,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry import relay
-from strawberry_django.relay import DjangoListConnection
+from strawberry.extensions import SchemaExtension
 
-DEFAULT_PAGE_SIZE = 50
+# Also the page size when a client gives neither `first` nor `last`.
 MAX_PAGE_SIZE = 100
 
 
@@ -61,37 +73,64 @@ def _valid_cursor(cursor: str) -> bool:
     return prefix == relay.types.PREFIX and offset.isdigit()
 
 
-@strawberry.type(
-    name="Connection",
-    description="A page of items with cursors and a total count. `first` defaults to 50 "
-    "and may be at most 100.",
-)
-class Connection(DjangoListConnection[relay.NodeType]):
-    """DjangoListConnection with a page size of 50 when the client asks for none.
+def _is_connection(field_type) -> bool:
+    named = get_named_type(field_type)
+    return isinstance(named, GraphQLObjectType) and {"edges", "pageInfo"} <= named.fields.keys()
 
-    The cap (100) is the schema's `relay_max_results`; a larger `first` is an error.
+
+class ConnectionArguments(SchemaExtension):
+    """Checks every connection's `first`, `last`, `after` and `before` before execution.
+
+    Strawberry checks them too, but as plain exceptions raised where they are read, and
+    for nested connections that is inside the optimizer's planning of the parent's
+    query: the client would get a masked error. Checked here, over the whole document
+    with its variables, they are coded errors naming the argument, and nothing runs.
     """
 
-    @classmethod
-    def resolve_connection(
-        cls,
-        nodes,
-        *,
-        info: strawberry.Info,
-        before: str | None = None,
-        after: str | None = None,
-        first: int | None = None,
-        last: int | None = None,
-        **kwargs: Any,
-    ):
-        for name, value in (("first", first), ("last", last)):
+    PAGE_ARGUMENTS = re.compile(r"\b(first|last|after|before)\b")
+
+    def on_execute(self):
+        context = self.execution_context
+        if not self.PAGE_ARGUMENTS.search(context.query or ""):
+            yield  # most documents page nothing: no need to walk them
+            return
+        schema = context.schema._schema
+        operation = context.graphql_document and get_operation_ast(
+            context.graphql_document, context.operation_name
+        )
+        variables = operation and get_variable_values(
+            schema, operation.variable_definitions or (), context.variables or {}
+        )
+        # Without one operation and valid variables, execution reports the problem itself.
+        if isinstance(variables, VariableValues):
+            type_info = TypeInfo(schema)
+            checker = TypeInfoVisitor(type_info, _ConnectionFields(type_info, variables))
+            visit(operation, checker)
+            for definition in context.graphql_document.definitions:
+                if isinstance(definition, FragmentDefinitionNode):
+                    visit(definition, checker)
+        yield
+
+
+class _ConnectionFields(Visitor):
+    def __init__(self, type_info: TypeInfo, variables: VariableValues):
+        super().__init__()
+        self.type_info = type_info
+        self.variables = variables
+
+    def enter_field(self, node: FieldNode, *_args):
+        field = self.type_info.get_field_def()
+        if field is None or not node.arguments or not _is_connection(field.type):
+            return
+        try:
+            values = get_argument_values(field, node, self.variables)
+        except GraphQLError:
+            return  # execution reports it
+        for name in ("first", "last"):
+            value = values.get(name)
             if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
                 raise InvalidArgument(name, f"must be between 0 and {MAX_PAGE_SIZE}.")
-        for name, cursor in (("after", after), ("before", before)):
-            if cursor is not None and not _valid_cursor(cursor):
+        for name in ("after", "before"):
+            value = values.get(name)
+            if value is not None and not _valid_cursor(value):
                 raise InvalidArgument(name, "is not a cursor of this list.")
-        if first is None and last is None:
-            first = DEFAULT_PAGE_SIZE
-        return super().resolve_connection(
-            nodes, info=info, before=before, after=after, first=first, last=last, **kwargs
-        )

@@ -5,7 +5,7 @@ from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from glossary_backend.graphql import MAX_PAGE_SIZE
+from glossary_backend.graphql import MAX_PAGE_SIZE, ConnectionArguments
 from glossary_backend.security import ErrorPolicy, operation_limits
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
 from quizzes.graphql.schema import Query as QuizzesQuery
@@ -45,6 +45,6 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[*operation_limits(), ErrorPolicy, DjangoOptimizerExtension],
+    extensions=[*operation_limits(), ConnectionArguments, ErrorPolicy, DjangoOptimizerExtension],
     config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE, disable_field_suggestions=True),
 )

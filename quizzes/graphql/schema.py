@@ -6,8 +6,9 @@ import strawberry
 import strawberry_django
 from django.core.exceptions import ValidationError
 from strawberry_django.permissions import HasPerm
+from strawberry_django.relay import DjangoListConnection
 
-from glossary_backend.graphql import Connection, InvalidArgument, checked_slug
+from glossary_backend.graphql import InvalidArgument, checked_slug
 from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics
 from quizzes.graphql.mutations import decode_id
 from quizzes.graphql.types import QuizAnalyticsType, QuizType
@@ -16,7 +17,7 @@ from quizzes.models import Quiz
 
 @strawberry.type
 class Query:
-    quizzes: Connection[QuizType] = strawberry_django.connection(
+    quizzes: DjangoListConnection[QuizType] = strawberry_django.connection(
         description="Published quizzes, by title."
     )
 

@@ -18,6 +18,7 @@ QuestionKind = strawberry.enum(
 class ChoiceType(relay.Node):
     """One answer offered for a question. Whether it is correct is only told after submission."""
 
+
     text: strawberry.auto
 
     @classmethod

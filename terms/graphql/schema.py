@@ -7,8 +7,9 @@ get_queryset) or call terms.search.
 import strawberry
 import strawberry_django
 from django.core.exceptions import ValidationError
+from strawberry_django.relay import DjangoListConnection
 
-from glossary_backend.graphql import Connection, InvalidArgument, checked_slug, request_user
+from glossary_backend.graphql import InvalidArgument, checked_slug, request_user
 from terms.graphql.filters import ChapterOrder
 from terms.graphql.types import ChapterType, HitTerms, SearchHitType, TermType
 from terms.models import Chapter, Term
@@ -20,10 +21,10 @@ DEFAULT_SEARCH_RESULTS = 20
 
 @strawberry.type
 class Query:
-    chapters: Connection[ChapterType] = strawberry_django.connection(
+    chapters: DjangoListConnection[ChapterType] = strawberry_django.connection(
         order=ChapterOrder, description="Published chapters, in site order."
     )
-    terms: Connection[TermType] = strawberry_django.connection(
+    terms: DjangoListConnection[TermType] = strawberry_django.connection(
         description="Published terms of every chapter, by name unless ordered otherwise."
     )
 

@@ -8,10 +8,10 @@ from django.db.models import Prefetch
 from strawberry import relay
 from strawberry_django.optimizer import optimize
 from strawberry_django.permissions import HasPerm
+from strawberry_django.relay import DjangoListConnection
 
 from glossary_backend.graphql import (
     MAX_PAGE_SIZE,
-    Connection,
     InvalidArgument,
     count_per_parent,
     request_user,
@@ -57,12 +57,12 @@ class ChapterType(relay.Node):
     position: strawberry.auto
     updated_at: datetime.datetime
     published_at: datetime.datetime | None
-    terms: Connection["TermType"] = strawberry_django.connection(
+    terms: DjangoListConnection["TermType"] = strawberry_django.connection(
         description="The chapter's terms, by name unless ordered otherwise."
     )
-    quizzes: Connection[Annotated["QuizType", strawberry.lazy("quizzes.graphql.types")]] = (
-        strawberry_django.connection(description="The chapter's published quizzes.")
-    )
+    quizzes: DjangoListConnection[
+        Annotated["QuizType", strawberry.lazy("quizzes.graphql.types")]
+    ] = strawberry_django.connection(description="The chapter's published quizzes.")
 
     @strawberry_django.field(
         description="How many terms the chapter has.",

@@ -193,15 +193,20 @@ def test_pagination_walks_all_31_terms_with_cursors(seed, graphql):
     assert seen == sorted(Term.objects.values_list("name", flat=True), key=str.lower)
 
 
-def test_first_defaults_to_50(make_chapter, make_term, graphql):
-    """Without `first`, a page holds 50 items."""
+def test_first_defaults_to_the_maximum_page(make_chapter, make_term, graphql):
+    """Without `first`, a page holds 100 items, at the root and nested."""
     chapter = make_chapter("big")
-    for number in range(60):
-        make_term(chapter, f"Term {number:02}")
+    for number in range(105):
+        make_term(chapter, f"Term {number:03}")
     connection = graphql(TERM_NAMES)["data"]["terms"]
-    assert len(connection["edges"]) == 50
+    assert len(connection["edges"]) == 100
     assert connection["pageInfo"]["hasNextPage"] is True
-    assert connection["totalCount"] == 60
+    assert connection["totalCount"] == 105
+    nested = graphql(
+        'query { chapter(slug: "big") { terms { totalCount edges { node { name } } } } }'
+    )["data"]["chapter"]["terms"]
+    assert len(nested["edges"]) == 100
+    assert nested["totalCount"] == 105
 
 
 def test_first_above_100_is_an_error(seed, graphql):
@@ -217,6 +222,39 @@ def test_malformed_cursors_are_errors(seed, graphql, cursor):
     """An `after` that is not a cursor of the list is a clear error."""
     result = graphql(TERM_NAMES, {"after": cursor}, expect_errors=True)
     assert result["errors"][0]["message"] == "after: is not a cursor of this list."
+
+
+NESTED_PAGE = """
+query ($first: Int, $after: String) {
+  chapters { edges { node { terms(first: $first, after: $after) { totalCount } } } }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("variables", "argument", "message"),
+    [
+        ({"first": 101}, "first", "first: must be between 0 and 100."),
+        ({"first": -1}, "first", "first: must be between 0 and 100."),
+        ({"after": "garbage"}, "after", "after: is not a cursor of this list."),
+    ],
+)
+def test_nested_connection_arguments_are_checked_before_anything_runs(
+    seed, graphql, django_assert_num_queries, variables, argument, message
+):
+    """A bad page argument deep in the document is the same coded error as at the root,
+    found before execution: no query runs."""
+    with django_assert_num_queries(0):
+        result = graphql(NESTED_PAGE, variables, expect_errors=True)
+    assert result["data"] is None
+    assert [error["message"] for error in result["errors"]] == [message]
+    assert result["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument}
+
+
+def test_page_arguments_of_the_wrong_type_get_graphql_core_errors(seed, graphql):
+    result = graphql(NESTED_PAGE, {"first": "ten"}, expect_errors=True)
+    assert result["data"] is None
+    assert "Int cannot represent non-integer value" in result["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(
