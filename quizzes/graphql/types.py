@@ -18,6 +18,7 @@ QuestionKind = strawberry.enum(
 class ChoiceType(relay.Node):
     """One answer offered for a question. Whether it is correct is only told after submission."""
 
+    id: relay.NodeID[int]
 
     text: strawberry.auto
 
@@ -28,6 +29,7 @@ class ChoiceType(relay.Node):
 
 @strawberry_django.type(Question, name="Question")
 class QuestionType(relay.Node):
+    id: relay.NodeID[int]
     position: strawberry.auto
     prompt: strawberry.auto
     kind: QuestionKind = strawberry_django.field(description="How the question is answered.")
@@ -43,6 +45,7 @@ class QuestionType(relay.Node):
 
 @strawberry_django.type(Quiz, name="Quiz", filters=QuizFilter)
 class QuizType(relay.Node):
+    id: relay.NodeID[int]
     slug: strawberry.auto
     title: strawberry.auto
     description: strawberry.auto

@@ -51,6 +51,7 @@ class LetterCount:
 
 @strawberry_django.type(Chapter, name="Chapter")
 class ChapterType(relay.Node):
+    id: relay.NodeID[int]
     slug: strawberry.auto
     title: strawberry.auto
     description: strawberry.auto
@@ -112,6 +113,7 @@ class ChapterType(relay.Node):
 
 @strawberry_django.type(Term, name="Term", filters=TermFilter, order=TermOrder)
 class TermType(relay.Node):
+    id: relay.NodeID[int]
     slug: strawberry.auto
     name: strawberry.auto
     abbreviation: strawberry.auto
