@@ -104,7 +104,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
             "options": "-c statement_timeout="
-            + str(env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=15_000)),
+            + str(env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=15_000))
+            # Search forgives a typo in a word (terms/search.py): pg_trgm's default of 0.6
+            # misses most one-letter slips ("prefarence", "lerning" score about 0.55).
+            + " -c pg_trgm.word_similarity_threshold=0.45",
         }
     )
 

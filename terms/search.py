@@ -26,7 +26,6 @@ from terms.models import Term, TermQuerySet
 
 MAX_QUERY_LENGTH = 200
 SEARCH_CONFIG = "english"
-TRIGRAM_THRESHOLD = 0.45
 SNIPPET_WORDS = 35
 # Markers that cannot occur in validated text, replaced by <mark> after escaping.
 START, STOP = "\x02", "\x03"

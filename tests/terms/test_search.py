@@ -61,6 +61,15 @@ def test_typo_is_forgiven_on_postgres(seed, graphql):
     assert hit_names(graphql(SEARCH, {"query": "prefernce"}))[0] == "Preference Dataset"
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("typo", "name"), [("prefarence", "Preference Dataset"), ("lerning", "Learning Rate")]
+)
+def test_one_letter_slips_are_forgiven_on_postgres(seed, graphql, typo, name):
+    """Slips that pg_trgm's default threshold (0.6) would miss: they score about 0.55."""
+    assert name in hit_names(graphql(SEARCH, {"query": typo}))
+
+
 @pytest.mark.parametrize(
     "query",
     [
