@@ -80,6 +80,11 @@ class Learner(HttpUser):
             self.sent.append((key, answers))
         variables = {"input": {"quiz": self.quiz["id"], "answers": answers,
                                "idempotencyKey": key, "clientId": self.client_id}}  # fmt: skip
+        if RESULTS:
+            # Recorded before sending: a request still in flight when the run stops may be
+            # stored without its answer ever being read.
+            with open(RESULTS, "a") as results:
+                results.write(json.dumps({"sent": key, "client": self.client_id}) + "\n")
         with post(self.client, SUBMIT, variables, "submit") as response:
             outcome = {"key": key, "client": self.client_id, "status": response.status_code}
             if response.status_code in (200, 429):

@@ -2,6 +2,7 @@
 accepted submission stored exactly once, rate limiting answering with its code."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -17,6 +18,8 @@ def test_ten_seconds_of_load(tmp_path):
     result = subprocess.run(
         [sys.executable, "bench/loadtest.py", "--seconds", "10", "--report", str(report_file)],
         cwd=settings.BASE_DIR,
+        # A budget a slow machine still exceeds in 10 s, so the limit is always exercised.
+        env={**os.environ, "SUBMISSIONS_PER_MINUTE": "10"},
         capture_output=True,
         text=True,
         timeout=300,
@@ -27,5 +30,5 @@ def test_ten_seconds_of_load(tmp_path):
     assert report["failures"] == 0, report
     assert report["stored_exactly_once"], report
     assert report["stored_attempts"] == report["accepted_keys"] > 0
-    assert report["rate_limited"] > 0  # one address, well past 30 submissions a minute
+    assert report["rate_limited"] > 0  # one address, past 10 submissions a minute
     assert result.returncode == 0
