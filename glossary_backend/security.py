@@ -13,7 +13,7 @@
 import json
 import logging
 import unicodedata
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from cross_web import HTTPException
@@ -27,10 +27,11 @@ from strawberry.django.views import GraphQLView as StrawberryGraphQLView
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
+    ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 logger = logging.getLogger("glossary_backend.graphql")
 
@@ -153,22 +154,36 @@ class NoUnsafeTextInLiterals(ValidationRule):
             )
 
 
-class IntrospectionPolicy(NoSchemaIntrospectionCustomRule):
-    """Refuse introspection unless GRAPHQL_INTROSPECTION is on (it is with DEBUG)."""
+@cache
+def validation_rules(introspection: bool) -> tuple[type[ValidationRule], ...]:
+    """The rules every operation is validated with, beyond GraphQL's own.
 
-    def enter_field(self, node, *args):
-        if not settings.GRAPHQL_INTROSPECTION:
-            super().enter_field(node, *args)
+    The same classes every time (strawberry's QueryDepthLimiter and MaxAliasesLimiter
+    would make new ones per request): validation results are cached per document and
+    rules, so a fresh class would never hit the cache.
+    """
+    rules = [
+        depth_validator(settings.GRAPHQL_MAX_DEPTH, should_ignore=None),
+        alias_validator(settings.GRAPHQL_MAX_ALIASES),
+        OneSubmissionPerOperation,
+        NoUnsafeTextInLiterals,
+    ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return tuple(rules)
 
 
 def operation_limits() -> list:
-    """Schema extension factories (a fresh instance per request) for the limits above."""
-    rules = [OneSubmissionPerOperation, NoUnsafeTextInLiterals, IntrospectionPolicy]
+    """Schema extension factories (a fresh instance per request) for the limits above.
+
+    Frontends send the same few documents over and over: their validation results are
+    kept in a bounded LRU cache (128 documents). Parsing is not cached: strawberry's
+    ParserCache raises parse errors outside the path that gives them their code.
+    """
     return [
-        partial(QueryDepthLimiter, max_depth=settings.GRAPHQL_MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=settings.GRAPHQL_MAX_ALIASES),
         partial(MaxTokensLimiter, max_token_count=settings.GRAPHQL_MAX_TOKENS),
-        partial(AddValidationRules, rules),
+        lambda: AddValidationRules(list(validation_rules(settings.GRAPHQL_INTROSPECTION))),
+        ValidationCache,
     ]
 
 

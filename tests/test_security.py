@@ -6,7 +6,9 @@ import json
 import pytest
 from django.db import OperationalError, connection
 from django.test import override_settings
+from graphql.validation import NoSchemaIntrospectionCustomRule
 
+from glossary_backend.security import validation_rules
 from quizzes.models import QuizAttempt
 from tests.quizzes.conftest import gid
 
@@ -306,3 +308,11 @@ def test_free_text_arguments_have_length_limits(graphql, query, argument):
     result = graphql(query, {"s": "x" * 201}, expect_errors=True)
     assert result["errors"][0]["message"] == f"{argument}: must be at most 200 characters."
     assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_validation_rules_are_the_same_classes_every_request():
+    """Validation results are cached per document and rules: rules built anew for each
+    request (as strawberry's QueryDepthLimiter does) would never hit the cache."""
+    assert validation_rules(False) is validation_rules(False)
+    assert NoSchemaIntrospectionCustomRule in validation_rules(False)
+    assert NoSchemaIntrospectionCustomRule not in validation_rules(True)
