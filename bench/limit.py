@@ -6,12 +6,13 @@ Served beside the API by bench/urls.py, only in benchmark runs.
 
 import json
 
-from django.db.models import Prefetch
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch, Window
 from django.db.models.functions import Lower
 from django.http import HttpResponse
 from strawberry.relay import to_base64
 
-from quizzes.analytics import quiz_analytics
+from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics
 from quizzes.models import Choice, Question, Quiz
 from quizzes.ratelimit import client_address, submission_retry_after
 from quizzes.selectors import attempt_with_results
@@ -86,17 +87,22 @@ def chapter_page(request):
     page = visible_terms(request).prefetch_related(
         Prefetch("related_terms", queryset=visible_terms(request).only("slug"))
     )
-    chapter = Chapter.objects.visible_to(request.user).filter(slug=request.GET["slug"]).first()
+    chapter = (
+        Chapter.objects.visible_to(request.user)
+        .filter(slug=request.GET["slug"])
+        .only("title")
+        .first()
+    )
     if chapter is None:
         return respond({"chapter": None})
-    terms = page.filter(chapter=chapter)
-    nodes = list(terms[:100])
+    # The total comes with the page, as a window over every matching row.
+    nodes = list(page.filter(chapter=chapter).annotate(total=Window(Count("*")))[:100])
     return respond(
         {
             "chapter": {
                 "title": chapter.title,
                 "terms": {
-                    "totalCount": terms.count(),
+                    "totalCount": nodes[0].total if nodes else 0,
                     "edges": [
                         {"cursor": cursor(i), "node": _term_node(t)} for i, t in enumerate(nodes)
                     ],
@@ -204,6 +210,8 @@ def quiz_page(request):
 def analytics(request):
     """W7: quizAnalytics(quiz) { summary { attempts meanPercentage medianPercentage }
     questions { facility discrimination } reliability { kr20 } }"""
+    if not request.user.has_perm(ANALYTICS_PERMISSION):
+        raise PermissionDenied
     quiz = Quiz.objects.get(slug=request.GET["slug"])
     result = quiz_analytics(quiz=quiz)
     return respond(

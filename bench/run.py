@@ -1,16 +1,18 @@
-"""Benchmarks: the GraphQL API against the practical limit, in one run, on PostgreSQL.
+"""Benchmarks: the GraphQL API against the practical limit and a graphene-django peer,
+in one run, on PostgreSQL.
 
     python bench/run.py [--quick] [--repetitions N] [--report FILE]
 
 Starts a throwaway PostgreSQL server (as `make test` does), migrates it, generates the
 size M and L data in SQL (bench/data.py), and serves the app with gunicorn (2 workers)
-on 127.0.0.1 with the practical-limit views of bench/limit.py beside it. Then, per
-workload, after a warm-up, it sends the project's request and the limit's in turn
-(interleaved) for N repetitions, checks that both return the same decoded JSON, and
-reports median and p95 latency, their ratio, SQL queries per request (counted
-in-process, at two sizes where it matters), and requests/s under a bounded loopback
-load. It also times the CSV export of attempts against PostgreSQL's own COPY, with the
-export's peak memory. --quick uses 100,000 attempts instead of 1,000,000 and fewer
+on 127.0.0.1 with the practical-limit views of bench/limit.py beside it, and the peer
+(bench/peer/, graphene-django in its own virtualenv, .venv-peer) with gunicorn
+(2 workers) on another port. Then, per workload, after a warm-up, it sends the
+project's request, the limit's and the peer's in turn (interleaved) for N repetitions,
+checks that all return the same decoded JSON, and reports median and p95 latency,
+ratios, SQL queries per request, and requests/s under a bounded loopback load. It
+also times the CSV export of attempts against PostgreSQL's own COPY, with the export's
+peak memory. --quick uses 100,000 attempts instead of 1,000,000 and fewer
 repetitions; CI runs it as a smoke test.
 """
 
@@ -102,10 +104,32 @@ ANALYTICS = (
 MEASURED = [*WORKLOADS.items(), ("W6 submission", SUBMISSION), ("W7 quiz analytics", ANALYTICS)]
 
 
+PEER_VENV = ROOT / ".venv-peer"
+PEER_REQUIREMENTS = ROOT / "bench" / "peer" / "requirements.txt"
+# The peer serves the part of the schema that W1-W5 read.
+PEER_WORKLOADS = set(WORKLOADS)
+
+
+def peer_python() -> str:
+    """The peer's interpreter, its virtualenv created or updated from its requirements."""
+    python = PEER_VENV / "bin" / "python"
+    stamp = PEER_VENV / "requirements.installed"
+    wanted = PEER_REQUIREMENTS.read_text()
+    if not (stamp.exists() and stamp.read_text() == wanted):
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(PEER_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-qq", "-r", str(PEER_REQUIREMENTS)],
+            check=True,
+        )
+        stamp.write_text(wanted)
+    return str(python)
+
+
 class Client:
     def __init__(self, port, session=None):
         self.connection = HTTPConnection("127.0.0.1", port, timeout=60)
         self.headers = {"Cookie": f"sessionid={session}"} if session else {}
+        self.last_headers = {}
 
     def graphql(self, query):
         body = json.dumps({"query": query})
@@ -120,6 +144,7 @@ class Client:
         response = self.connection.getresponse()
         payload = response.read()
         elapsed = time.perf_counter() - started
+        self.last_headers = dict(response.getheaders())
         if response.status != 200:
             raise RuntimeError(f"{method} {path}: {response.status} {payload[:300]!r}")
         return elapsed, json.loads(payload)
@@ -135,28 +160,29 @@ def fresh(request):
     return request() if callable(request) else request
 
 
-def compare(project_client, limit_client, name, query, path, repetitions):
+def compare(sides, name, repetitions):
+    """Interleaved runs of each side's request; `sides` maps a label to a callable that
+    sends one request and returns (seconds, decoded JSON). The first side is the project."""
     for _ in range(3):  # warm-up
-        project_client.graphql(fresh(query))
-        limit_client.get(fresh(path))
-    project_times, limit_times = [], []
-    project_result = limit_result = None
+        for send in sides.values():
+            send()
+    times = {label: [] for label in sides}
+    results = {}
     for _ in range(repetitions):
-        elapsed, project_result = project_client.graphql(fresh(query))
-        project_times.append(elapsed)
-        elapsed, limit_result = limit_client.get(fresh(path))
-        limit_times.append(elapsed)
-    if project_result != limit_result:
-        raise AssertionError(f"{name}: the project and the limit answered differently")
-    project_ms = statistics.median(project_times) * 1000
-    limit_ms = statistics.median(limit_times) * 1000
-    return {
-        "project_ms": round(project_ms, 2),
-        "project_p95_ms": round(percentile(project_times, 0.95) * 1000, 2),
-        "limit_ms": round(limit_ms, 2),
-        "limit_p95_ms": round(percentile(limit_times, 0.95) * 1000, 2),
-        "ratio": round(project_ms / limit_ms, 2),
-    }
+        for label, send in sides.items():
+            elapsed, results[label] = send()
+            times[label].append(elapsed)
+    project, *others = sides
+    for label in others:
+        if results[label] != results[project]:
+            raise AssertionError(f"{name}: the project and the {label} answered differently")
+    row = {}
+    for label, values in times.items():
+        row[f"{label}_ms"] = round(statistics.median(values) * 1000, 2)
+        row[f"{label}_p95_ms"] = round(percentile(values, 0.95) * 1000, 2)
+    for label in others:
+        row[f"vs_{label}"] = round(row[f"{project}_ms"] / row[f"{label}_ms"], 2)
+    return row
 
 
 def throughput(port, request, session, seconds=3.0, threads=8):
@@ -242,6 +268,15 @@ def export_benchmark(env, database_url, attempts):
     return results
 
 
+def peer_versions():
+    script = (
+        "import json; from importlib.metadata import version; "
+        "print(json.dumps({name: version(name) for name in ('graphene', 'graphene-django')}))"
+    )
+    output = subprocess.run([peer_python(), "-c", script], capture_output=True, text=True)
+    return json.loads(output.stdout)
+
+
 def environment():
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -256,6 +291,7 @@ def environment():
         "django": django.get_version(),
         "strawberry-graphql": version("strawberry-graphql"),
         "strawberry-graphql-django": version("strawberry-graphql-django"),
+        **peer_versions(),
         "postgresql": find_bindir().parent.name,
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
@@ -311,23 +347,31 @@ def main() -> int:
         session.save()
 
         report["queries_per_request"] = query_counts(staff)
-        with gunicorn(env) as port:
-            project, limit = (
-                Client(port, session.session_key),
-                Client(port, session.session_key),
-            )
+        peer_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.peer.settings"}
+        key = session.session_key
+        with gunicorn(env) as port, gunicorn(peer_env, python=peer_python()) as peer_port:
+            project, limit, peer = Client(port, key), Client(port, key), Client(peer_port, key)
+            for name, (query, _) in MEASURED:
+                if name in PEER_WORKLOADS:
+                    peer.graphql(fresh(query))
+                    report["queries_per_request"][name]["peer"] = int(
+                        peer.last_headers["X-SQL-Queries"]
+                    )
             latency = {}
             for name, (query, path) in MEASURED:
-                latency[name] = compare(project, limit, name, query, path, repetitions)
+                sides = {
+                    "project": lambda q=query: project.graphql(fresh(q)),
+                    "limit": lambda p=path: limit.get(fresh(p)),
+                }
+                if name in PEER_WORKLOADS:
+                    sides["peer"] = lambda q=query: peer.graphql(fresh(q))
+                latency[name] = compare(sides, name, repetitions)
             report["latency"] = latency
             report["requests_per_second"] = {
                 name: {
-                    "project": throughput(
-                        port, lambda c, q=query: c.graphql(q), session=session.session_key
-                    ),
-                    "limit": throughput(
-                        port, lambda c, p=path: c.get(p), session=session.session_key
-                    ),
+                    "project": throughput(port, lambda c, q=query: c.graphql(q), key),
+                    "limit": throughput(port, lambda c, p=path: c.get(p), key),
+                    "peer": throughput(peer_port, lambda c, q=query: c.graphql(q), key),
                 }
                 for name, (query, path) in WORKLOADS.items()
             }
@@ -342,18 +386,27 @@ def main() -> int:
 
 def print_report(report):
     print(f"\nData generation (s): {report['data_seconds']}")
+    print("\nMedian ms (p95) per request; ratios of medians; SQL queries; requests/s")
+    columns = ["project", "limit", "peer"]
     print(
-        f"\n{'workload':<26}{'project ms':>11}{'p95':>8}{'limit ms':>10}{'p95':>8}{'ratio':>7}"
-        f"{'queries':>9}{'project rps':>13}{'limit rps':>11}"
+        f"{'workload':<26}"
+        + "".join(f"{label + ' ms':>18}" for label in columns)
+        + f"{'/limit':>8}{'/peer':>7}{'queries':>10}"
+        + "".join(f"{label + ' rps':>13}" for label in columns)
     )
     for name, row in report["latency"].items():
         queries = report["queries_per_request"][name]
         rps = report["requests_per_second"].get(name, {})
+        cells = [
+            f"{row[label + '_ms']} ({row[label + '_p95_ms']})" if label + "_ms" in row else "-"
+            for label in columns
+        ]
         print(
-            f"{name:<26}{row['project_ms']:>11}{row['project_p95_ms']:>8}{row['limit_ms']:>10}"
-            f"{row['limit_p95_ms']:>8}{row['ratio']:>7}"
-            f"{queries['project']:>4}/{queries['limit']:<4}"
-            f"{rps.get('project', ''):>13}{rps.get('limit', ''):>11}"
+            f"{name:<26}"
+            + "".join(f"{cell:>18}" for cell in cells)
+            + f"{row['vs_limit']:>8}{row.get('vs_peer', '-'):>7}"
+            + f"{'/'.join(str(queries[label]) for label in columns if label in queries):>10}"
+            + "".join(f"{rps.get(label, '-'):>13}" for label in columns)
         )
     print(f"\nExport: {report['export']}")
 

@@ -14,15 +14,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 2, start_seconds: float = 30) -> Iterator[int]:
-    """Serve the WSGI app with `env`; yield its port once it accepts connections."""
+def gunicorn(
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    start_seconds: float = 30,
+    python: str = sys.executable,
+) -> Iterator[int]:
+    """Serve the WSGI app with `env` (from the virtualenv of `python`); yield its port once
+    it accepts connections."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     # The server's log goes to a file, not a pipe nobody reads (a full pipe blocks it).
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "glossary_backend.wsgi", "--bind",
+            [python, "-m", "gunicorn", "glossary_backend.wsgi", "--bind",
              f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
