@@ -189,8 +189,6 @@ def generate(database_url: str, *, attempts: int) -> dict[str, float]:
     timings = {}
     with psycopg.connect(database_url, autocommit=False) as connection:
         connection.execute("SET statement_timeout = 0")
-        # The rows are consistent by construction: skip the per-row foreign key triggers.
-        connection.execute("SET session_replication_role = replica")
         for name, sql, params in [
             ("size M", SIZE_M, {"words": WORDS, "count": len(WORDS)}),
             ("attempts", SIZE_L, {"attempts": attempts}),
@@ -198,6 +196,10 @@ def generate(database_url: str, *, attempts: int) -> dict[str, float]:
         ]:
             if name != "size M" and not attempts:
                 continue
+            if name == "attempts":
+                # These rows are consistent by construction: skip the per-row foreign key
+                # triggers. (Content keeps its triggers: they fill the search vocabulary.)
+                connection.execute("SET session_replication_role = replica")
             started = time.perf_counter()
             with connection.cursor() as cursor:
                 for statement in filter(str.strip, sql.split(";\n")):

@@ -217,6 +217,9 @@ class Term(Publishable):
         ordering = [Lower("name"), "pk"]
         indexes = [
             models.Index(Lower("name"), name="term_name_ci_idx"),
+            # Search's exact-match rule (name__iexact, abbreviation__iexact) looks these up.
+            models.Index(Upper("name"), name="term_name_upper_idx"),
+            models.Index(Upper("abbreviation"), name="term_abbreviation_upper_idx"),
             models.Index(fields=["chapter", "status"], name="term_chapter_status_idx"),
             models.Index(fields=["initial"], name="term_initial_idx"),
         ]

@@ -14,11 +14,12 @@ from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
     SearchVector,
+    SearchVectorField,
     TrigramWordSimilarity,
 )
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db.models import Case, Expression, F, FloatField, Q, Value, When
 from django.db.models.functions import Greatest, Lower
 from django.utils.html import escape
 
@@ -27,10 +28,15 @@ from terms.models import Term, TermQuerySet
 MAX_QUERY_LENGTH = 200
 SEARCH_CONFIG = "english"
 SNIPPET_WORDS = 35
+# Typos are looked for in words of 3 letters or more, among each word's 20 closest
+# spellings.
+MIN_TYPO_WORD = 3
+MAX_SPELLINGS = 20
 # Markers that cannot occur in validated text, replaced by <mark> after escaping.
 START, STOP = "\x02", "\x03"
 
-# Must match the expression of the GIN index created by the search migration.
+# What PostgreSQL stores in terms_term.search_document (migration 0006); changing it
+# needs a migration that regenerates the column.
 TERM_SEARCH_VECTOR = (
     SearchVector("name", weight="A", config=SEARCH_CONFIG)
     + SearchVector("abbreviation", weight="A", config=SEARCH_CONFIG)
@@ -38,6 +44,21 @@ TERM_SEARCH_VECTOR = (
     + SearchVector("aliases", weight="B", config=SEARCH_CONFIG)
     + SearchVector("definition", weight="C", config=SEARCH_CONFIG)
 )
+
+
+class StoredSearchDocument(Expression):
+    """terms_term.search_document: TERM_SEARCH_VECTOR as PostgreSQL stores it.
+
+    A generated column that a PostgreSQL-only migration adds (the model cannot declare
+    it: SQLite has no tsvector), so ranking reads each term's vector instead of
+    recomputing it, and its GIN index serves the match.
+    """
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(compiler.query.base_table)
+        return f"{table}.{connection.ops.quote_name('search_document')}", []
 
 
 @dataclass
@@ -64,8 +85,11 @@ def clean_search_query(query: str) -> str:
 def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
     """Terms visible to `user` that match `query`, best first; `query` must be cleaned."""
     terms = Term.objects.visible_to(user)
+    # Looked up once through the indexes on UPPER(name) and UPPER(abbreviation), not
+    # case-folded again for each of possibly thousands of matches.
+    exact_matches = Term.objects.filter(Q(name__iexact=query) | Q(abbreviation__iexact=query))
     exact = Case(
-        When(Q(name__iexact=query) | Q(abbreviation__iexact=query), then=Value(1.0)),
+        When(pk__in=exact_matches.values("pk"), then=Value(1.0)),
         default=Value(0.0),
         output_field=FloatField(),
     )
@@ -83,22 +107,49 @@ def _text_query(query: str) -> SearchQuery:
     return SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
 
 
+def spelling_query(query: str) -> SearchQuery | None:
+    """Names, abbreviations and aliases that hold a word within typo distance of one
+    of the query's words, as a full-text query; None when no word is close.
+
+    The words come from the vocabulary that PostgreSQL keeps (migration 0007), so
+    they are letters and digits only, safe to write into a raw tsquery.
+    """
+    words = [word for word in query.lower().split() if len(word) >= MIN_TYPO_WORD]
+    if not words:
+        return None
+    # Per word, the closest spellings first, straight from the GiST index.
+    closest = (
+        "(SELECT word FROM terms_search_word WHERE word %%> %s "
+        f"ORDER BY word <->> %s LIMIT {MAX_SPELLINGS})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            " UNION ".join([closest] * len(words)),
+            [value for word in words for value in (word, word)],
+        )
+        spellings = sorted(word for (word,) in cursor.fetchall())
+    if not spellings:
+        return None
+    # Weights A and B: the name, abbreviation, expansion and aliases, not the definition.
+    return SearchQuery(
+        " | ".join(f"{word}:AB" for word in spellings), search_type="raw", config=SEARCH_CONFIG
+    )
+
+
 def ranked_matches(terms, query, exact, limit):
     """The best `limit` matches of `query` among `terms`, with their search_rank."""
     text_query = _text_query(query)
+    matches = Q(search_vector=text_query)
+    if (spelled := spelling_query(query)) is not None:
+        matches |= Q(search_vector=spelled)
     similarity = Greatest(
         TrigramWordSimilarity(query, "name"),
         TrigramWordSimilarity(query, "abbreviation"),
         TrigramWordSimilarity(query, "aliases"),
     )
     return (
-        terms.annotate(search_vector=TERM_SEARCH_VECTOR)
-        .filter(
-            Q(search_vector=text_query)
-            | Q(name__trigram_word_similar=query)
-            | Q(abbreviation__trigram_word_similar=query)
-            | Q(aliases__trigram_word_similar=query)
-        )
+        terms.annotate(search_vector=StoredSearchDocument())
+        .filter(matches)
         .annotate(
             exact=exact,
             text_rank=SearchRank(F("search_vector"), text_query),
