@@ -180,6 +180,13 @@ SEQUENCES = [
 ]  # fmt: skip
 
 
+def first_choice_answers(quiz: int) -> list[tuple[int, int]]:
+    """(question id, id of its first choice) for every question of `quiz`, as SIZE_M
+    numbers them: 20 questions per quiz, 4 choice ids per question."""
+    questions = range((quiz - 1) * 20 + 1, quiz * 20 + 1)
+    return [(question, (question - 1) * 4 + 1) for question in questions]
+
+
 ATTEMPT_TABLES = ["quizzes_quizattempt", "quizzes_attemptanswer", "quizzes_attemptanswerchoice"]
 
 

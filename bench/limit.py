@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.http import HttpResponse
 from strawberry.relay import to_base64
 
+from bench.data import first_choice_answers
 from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics
 from quizzes.models import Choice, Question, Quiz
 from quizzes.ratelimit import client_address, submission_retry_after
@@ -237,13 +238,14 @@ def submit(request):
     idempotencyKey}) { __typename ... on QuizAttempt { score maxScore percentage passed
     results { correct } } }"""
     submission_retry_after(client_address(request))
-    quiz = Quiz.objects.get(slug=request.GET["slug"])
-    first_choices = (
-        Choice.objects.filter(question__quiz=quiz, position=1).order_by("question__position")
-    ).values_list("question_id", "pk")
+    quiz_id = int(request.GET["quiz"])
+    # The IDs the API decodes from the mutation's input, known here by construction.
     attempt = attempt_submit(
-        quiz_id=quiz.pk,
-        answers=[AnswerInput(question_id, [choice_id]) for question_id, choice_id in first_choices],
+        quiz_id=quiz_id,
+        answers=[
+            AnswerInput(question_id, [choice_id])
+            for question_id, choice_id in first_choice_answers(quiz_id)
+        ],
         idempotency_key=request.GET["key"],
         user=request.user,
     )

@@ -72,14 +72,17 @@ WORKLOADS = {
 }
 
 
-# W6: a fresh idempotency key per request, the first choice of every question of quiz 3
-# (ids as bench/data.py numbers them).
+# W6: a fresh idempotency key per request, the first choice of every question of quiz 3.
 def _first_choices(quiz: int) -> str:
-    answers = []
-    for question in range((quiz - 1) * 20 + 1, quiz * 20 + 1):
-        choice = to_base64("Choice", (question - 1) * 4 + 1)
-        answers.append(f'{{question: "{to_base64("Question", question)}", choices: ["{choice}"]}}')
-    return "[" + ", ".join(answers) + "]"
+    return (
+        "["
+        + ", ".join(
+            f'{{question: "{to_base64("Question", question)}", '
+            f'choices: ["{to_base64("Choice", choice)}"]}}'
+            for question, choice in data.first_choice_answers(quiz)
+        )
+        + "]"
+    )
 
 
 FIRST_CHOICES = _first_choices(3)
@@ -94,7 +97,7 @@ SUBMISSION = (
         + '"}) { __typename '
         "... on QuizAttempt { score maxScore percentage passed results { correct } } } }"
     ),
-    lambda: f"/limit/submit?slug=quiz-3&key={uuid.uuid4().hex}",
+    lambda: f"/limit/submit?quiz=3&key={uuid.uuid4().hex}",
 )
 ANALYTICS = (
     'query { quizAnalytics(quiz: "UXVpejox") { summary { attempts meanPercentage '
@@ -216,6 +219,9 @@ def query_counts(session_user):
     client.force_login(session_user)
     counts = {}
     for name, (query, path) in MEASURED:
+        # Once first: the first submission of a rate-limit window also prunes old counters.
+        client.post("/graphql", {"query": fresh(query)}, content_type="application/json")
+        client.get(fresh(path))
         with CaptureQueriesContext(connection) as project:
             client.post("/graphql", {"query": fresh(query)}, content_type="application/json")
         with CaptureQueriesContext(connection) as limit:
@@ -223,6 +229,28 @@ def query_counts(session_user):
         # Both share the session and user lookups of an authenticated request.
         counts[name] = {"project": len(project), "limit": len(limit)}
     return counts
+
+
+def profile(session_user, prefixes, directory, requests=20):
+    """pyinstrument profiles of the project's requests, in-process, written as text."""
+    from django.test import Client as DjangoClient
+    from pyinstrument import Profiler
+
+    client = DjangoClient()
+    client.force_login(session_user)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, (query, _) in MEASURED:
+        if not any(name.startswith(prefix) for prefix in prefixes):
+            continue
+        for _ in range(3):  # warm-up
+            client.post("/graphql", {"query": fresh(query)}, content_type="application/json")
+        profiler = Profiler(interval=0.0005)
+        with profiler:
+            for _ in range(requests):
+                client.post("/graphql", {"query": fresh(query)}, content_type="application/json")
+        output = directory / f"profile-{'-'.join(name.replace(',', '').split()).lower()}.txt"
+        output.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(f"{name}: {requests} requests profiled, written to {output}")
 
 
 def export_benchmark(env, database_url, attempts):
@@ -303,6 +331,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repetitions", type=int)
     parser.add_argument("--report", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        metavar="WORKLOAD",
+        help="profile the project's requests of the workloads whose names start with this "
+        '(e.g. "W5"), in-process with pyinstrument, instead of benchmarking',
+    )
     args = parser.parse_args()
     attempts = 100_000 if args.quick else 1_000_000
     repetitions = args.repetitions or (5 if args.quick else 30)
@@ -346,6 +381,9 @@ def main() -> int:
         session["_auth_user_hash"] = staff.get_session_auth_hash()
         session.save()
 
+        if args.profile:
+            profile(staff, args.profile, args.report.parent)
+            return 0
         report["queries_per_request"] = query_counts(staff)
         peer_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.peer.settings"}
         key = session.session_key
@@ -380,8 +418,32 @@ def main() -> int:
     print_report(report)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nReport written to {args.report}")
+    args.report.with_suffix(".md").write_text(markdown_table(report))
+    print(f"\nReport written to {args.report} (table for docs: {args.report.with_suffix('.md')})")
     return 0
+
+
+def markdown_table(report) -> str:
+    """The latency table of docs/performance.md."""
+    columns = ["project", "limit", "peer"]
+    lines = [
+        "| workload | project ms (p95) | limit ms (p95) | peer ms (p95) | project / limit "
+        "| project / peer | queries project / limit / peer | req/s project / limit / peer |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, row in report["latency"].items():
+        queries = report["queries_per_request"][name]
+        rps = report["requests_per_second"].get(name, {})
+        cells = [
+            f"{row[label + '_ms']} ({row[label + '_p95_ms']})" if label + "_ms" in row else "-"
+            for label in columns
+        ]
+        lines.append(
+            f"| {name} | {' | '.join(cells)} | {row['vs_limit']} | {row.get('vs_peer', '-')} "
+            f"| {' / '.join(str(queries.get(label, '-')) for label in columns)} "
+            f"| {' / '.join(str(rps.get(label, '-')) for label in columns)} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def print_report(report):
