@@ -20,7 +20,7 @@ from django.contrib.postgres.search import (
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Case, Expression, F, FloatField, Q, Value, When
-from django.db.models.functions import Greatest, Lower
+from django.db.models.functions import Greatest, Lower, NullIf
 from django.utils.html import escape
 
 from terms.models import Term, TermQuerySet
@@ -142,10 +142,12 @@ def ranked_matches(terms, query, exact, limit):
     matches = Q(search_vector=text_query)
     if (spelled := spelling_query(query)) is not None:
         matches |= Q(search_vector=spelled)
+    # Most terms have no abbreviation or aliases: NULL skips the similarity function
+    # (GREATEST ignores NULLs; every term has a name).
     similarity = Greatest(
         TrigramWordSimilarity(query, "name"),
-        TrigramWordSimilarity(query, "abbreviation"),
-        TrigramWordSimilarity(query, "aliases"),
+        TrigramWordSimilarity(query, NullIf("abbreviation", Value(""))),
+        TrigramWordSimilarity(query, NullIf("aliases", Value(""))),
     )
     return (
         terms.annotate(search_vector=StoredSearchDocument())
