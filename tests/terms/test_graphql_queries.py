@@ -251,6 +251,26 @@ def test_nested_connection_arguments_are_checked_before_anything_runs(
     assert result["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument}
 
 
+def test_page_arguments_inside_fragments_are_checked(seed, graphql):
+    """A connection reached through a named fragment is checked like any other."""
+    query = """
+    query { chapters { edges { node { ...Page } } } }
+    fragment Page on Chapter { terms(first: 500) { totalCount } }
+    """
+    result = graphql(query, expect_errors=True)
+    assert result["data"] is None
+    assert result["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "argument": "first"}
+
+
+def test_valid_page_arguments_in_variables_and_fragments_run(seed, graphql):
+    query = """
+    query ($first: Int = 2) { chapters { edges { node { ...Page } } } }
+    fragment Page on Chapter { terms(first: $first) { edges { node { name } } } }
+    """
+    chapters = graphql(query)["data"]["chapters"]["edges"]
+    assert [len(edge["node"]["terms"]["edges"]) for edge in chapters] == [2]
+
+
 def test_page_arguments_of_the_wrong_type_get_graphql_core_errors(seed, graphql):
     result = graphql(NESTED_PAGE, {"first": "ten"}, expect_errors=True)
     assert result["data"] is None
