@@ -112,7 +112,8 @@ class Question(models.Model):
 
     class Meta:
         base_manager_name = "objects"
-        ordering = ["quiz", "position"]
+        # quiz_id, not quiz: ordering by the relation would join quizzes to sort by title.
+        ordering = ["quiz_id", "position"]
         constraints = [
             models.UniqueConstraint(
                 fields=["quiz", "position"],
@@ -180,7 +181,8 @@ class Choice(models.Model):
 
     class Meta:
         base_manager_name = "objects"
-        ordering = ["question", "position"]
+        # question_id, not question: that would join questions and quizzes to sort.
+        ordering = ["question_id", "position"]
         constraints = [
             models.UniqueConstraint(
                 fields=["question", "position"],
@@ -280,7 +282,7 @@ class AttemptAnswer(models.Model):
     is_correct = models.BooleanField()
 
     class Meta:
-        ordering = ["attempt", "question__position"]
+        ordering = ["attempt_id", "question__position"]
         constraints = [
             models.UniqueConstraint(fields=["attempt", "question"], name="answer_once_per_question")
         ]
