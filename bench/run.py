@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import secrets
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from strawberry.relay import to_base64  # noqa: E402
 from with_postgres import find_bindir, throwaway_postgres  # noqa: E402
 
 from bench import data  # noqa: E402
-from bench.server import gunicorn  # noqa: E402
+from bench.server import gunicorn, production_env  # noqa: E402
 
 WORKLOADS = {
     "W1 term page": (
@@ -358,18 +357,15 @@ def main() -> int:
         sys.exit("PostgreSQL's server binaries were not found.")
 
     with throwaway_postgres(bindir) as database_url:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1,testserver",
-            "ROOT_URLCONF": "bench.urls",
-            "DATABASE_STATEMENT_TIMEOUT_MS": "0",
+        env = production_env(
+            database_url,
+            ALLOWED_HOSTS="127.0.0.1,testserver",
+            ROOT_URLCONF="bench.urls",
+            DATABASE_STATEMENT_TIMEOUT_MS="0",
             # W6 measures submissions, not the rate limit (which still counts each one).
-            "SUBMISSIONS_PER_MINUTE": "100000000",
-            "SUBMISSIONS_PER_HOUR": "100000000",
-        }
+            SUBMISSIONS_PER_MINUTE="100000000",
+            SUBMISSIONS_PER_HOUR="100000000",
+        )
         os.environ.update(env)
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True
@@ -435,25 +431,39 @@ def main() -> int:
     return 0
 
 
+SIDES = ["project", "limit", "peer"]
+
+
+def report_rows(report):
+    """Per workload: its name, "median (p95)" per side, the two ratios, the query counts
+    and the requests/s per side, "-" where a side was not measured."""
+    for name, row in report["latency"].items():
+        queries = report["queries_per_request"][name]
+        rps = report["requests_per_second"].get(name, {})
+        yield (
+            name,
+            [
+                f"{row[side + '_ms']} ({row[side + '_p95_ms']})" if side + "_ms" in row else "-"
+                for side in SIDES
+            ],
+            row["vs_limit"],
+            row.get("vs_peer", "-"),
+            "/".join(str(queries[side]) for side in SIDES if side in queries),
+            [rps.get(side, "-") for side in SIDES],
+        )
+
+
 def markdown_table(report) -> str:
     """The latency table of docs/performance.md."""
-    columns = ["project", "limit", "peer"]
     lines = [
         "| workload | project ms (p95) | limit ms (p95) | peer ms (p95) | project / limit "
         "| project / peer | queries project / limit / peer | req/s project / limit / peer |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, row in report["latency"].items():
-        queries = report["queries_per_request"][name]
-        rps = report["requests_per_second"].get(name, {})
-        cells = [
-            f"{row[label + '_ms']} ({row[label + '_p95_ms']})" if label + "_ms" in row else "-"
-            for label in columns
-        ]
+    for name, cells, vs_limit, vs_peer, queries, rps in report_rows(report):
         lines.append(
-            f"| {name} | {' | '.join(cells)} | {row['vs_limit']} | {row.get('vs_peer', '-')} "
-            f"| {' / '.join(str(queries.get(label, '-')) for label in columns)} "
-            f"| {' / '.join(str(rps.get(label, '-')) for label in columns)} |"
+            f"| {name} | {' | '.join(cells)} | {vs_limit} | {vs_peer} "
+            f"| {queries.replace('/', ' / ')} | {' / '.join(map(str, rps))} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -461,26 +471,18 @@ def markdown_table(report) -> str:
 def print_report(report):
     print(f"\nData generation (s): {report['data_seconds']}")
     print("\nMedian ms (p95) per request; ratios of medians; SQL queries; requests/s")
-    columns = ["project", "limit", "peer"]
     print(
         f"{'workload':<26}"
-        + "".join(f"{label + ' ms':>18}" for label in columns)
+        + "".join(f"{side + ' ms':>18}" for side in SIDES)
         + f"{'/limit':>8}{'/peer':>7}{'queries':>10}"
-        + "".join(f"{label + ' rps':>13}" for label in columns)
+        + "".join(f"{side + ' rps':>13}" for side in SIDES)
     )
-    for name, row in report["latency"].items():
-        queries = report["queries_per_request"][name]
-        rps = report["requests_per_second"].get(name, {})
-        cells = [
-            f"{row[label + '_ms']} ({row[label + '_p95_ms']})" if label + "_ms" in row else "-"
-            for label in columns
-        ]
+    for name, cells, vs_limit, vs_peer, queries, rps in report_rows(report):
         print(
             f"{name:<26}"
             + "".join(f"{cell:>18}" for cell in cells)
-            + f"{row['vs_limit']:>8}{row.get('vs_peer', '-'):>7}"
-            + f"{'/'.join(str(queries[label]) for label in columns if label in queries):>10}"
-            + "".join(f"{rps.get(label, '-'):>13}" for label in columns)
+            + f"{vs_limit:>8}{vs_peer:>7}{queries:>10}"
+            + "".join(f"{value:>13}" for value in rps)
         )
     print(f"\nExport: {report['export']}")
 
