@@ -12,8 +12,6 @@ Exits non-zero when a check fails.
 import argparse
 import csv
 import json
-import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -26,7 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from strawberry.relay import to_base64  # noqa: E402
 from with_postgres import find_bindir, throwaway_postgres  # noqa: E402
 
-from bench.server import gunicorn  # noqa: E402
+from bench.server import gunicorn, production_env  # noqa: E402
 
 
 def stored_attempts(database_url: str) -> list[tuple]:
@@ -45,14 +43,7 @@ def run(seconds: int, users: int) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="glossary-load-"))
     results = workdir / "submissions.jsonl"
     with throwaway_postgres(bindir) as database_url:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "LOAD_RESULTS": str(results),
-        }
+        env = production_env(database_url, LOAD_RESULTS=str(results))
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
         fixtures = sorted(str(path) for path in (ROOT / "fixtures").glob("*.json"))

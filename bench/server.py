@@ -1,6 +1,8 @@
 """The production server (gunicorn, 2 workers) on a free loopback port, for load tests,
 benchmarks and the streaming test."""
 
+import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -11,6 +13,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def production_env(database_url: str, **extra: str) -> dict[str, str]:
+    """This process's environment with production settings on `database_url`: what the
+    served app and the manage.py commands around it run with."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        **extra,
+    }
 
 
 @contextmanager

@@ -1,13 +1,12 @@
 """The production server the README prescribes (gunicorn, WSGI) streams exports."""
 
 import http.client
-import os
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from bench.server import gunicorn
+from bench.server import gunicorn, production_env
 from quizzes.models import Question, QuizAttempt
 
 pytestmark = [
@@ -33,12 +32,8 @@ def test_exports_stream_under_gunicorn(make_quiz, client, staff):
     )  # fmt: skip
     client.force_login(staff)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DEBUG": "false",
-    }
+    # The test's own key: the session it logged in with is signed with it.
+    env = production_env(database_url(), SECRET_KEY=settings.SECRET_KEY)
     with gunicorn(env) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request("GET", "/exports/attempts.csv", headers={"Cookie": f"sessionid={session}"})
