@@ -2,6 +2,7 @@
 a 500, a traceback, or a write."""
 
 import json
+import uuid
 
 import pytest
 from django.db import OperationalError, connection
@@ -316,3 +317,20 @@ def test_validation_rules_are_the_same_classes_every_request():
     assert validation_rules(False) is validation_rules(False)
     assert NoSchemaIntrospectionCustomRule in validation_rules(False)
     assert NoSchemaIntrospectionCustomRule not in validation_rules(True)
+
+
+def test_a_document_seen_before_is_not_validated_again(graphql, monkeypatch):
+    """Validation runs once per distinct document; repeats are answered from the cache."""
+    from glossary_backend.security import NoUnsafeTextInLiterals
+
+    seen = []
+    monkeypatch.setattr(
+        NoUnsafeTextInLiterals,
+        "enter_document",
+        lambda self, node, *_: seen.append(node),
+        raising=False,
+    )
+    document = f"{{ unique_{uuid.uuid4().hex}: __typename }}"
+    for _ in range(3):
+        assert graphql(document)["data"]
+    assert len(seen) == 1
