@@ -3,10 +3,12 @@
 import strawberry
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.base import StrawberryObjectDefinition
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from glossary_backend.graphql import MAX_PAGE_SIZE, ConnectionArguments
-from glossary_backend.security import ErrorPolicy, operation_limits
+from glossary_backend.cost import OperationCost
+from glossary_backend.graphql import MAX_PAGE_SIZE, parse_global_id
+from glossary_backend.security import ErrorPolicy, ExecutionContext, operation_limits
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
 from quizzes.graphql.schema import Query as QuizzesQuery
 from quizzes.graphql.schema import StaffQuery as QuizzesStaffQuery
@@ -21,13 +23,17 @@ class Query(TermsQuery, QuizzesQuery, QuizzesStaffQuery):
     )
     def node(self, info: strawberry.Info, id: strawberry.ID) -> relay.Node | None:
         try:
-            global_id = relay.GlobalID.from_id(id)
-            node_type = global_id.resolve_type(info)
-        except (ValueError, TypeError):
+            type_name, pk = parse_global_id(id)
+        except ValueError:
             return None
-        if not global_id.node_id.isdigit() or not issubclass(node_type, relay.Node):
-            return None
-        return global_id.resolve_node_sync(info)
+        definition = info.schema.get_type_by_name(type_name)
+        if not (
+            isinstance(definition, StrawberryObjectDefinition)
+            and not definition.is_interface
+            and issubclass(definition.origin, relay.Node)
+        ):
+            return None  # no such type, or an interface such as Node itself
+        return relay.GlobalID(type_name, str(pk)).resolve_node_sync(info)
 
 
 @strawberry.type
@@ -45,6 +51,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[*operation_limits(), ConnectionArguments, ErrorPolicy, DjangoOptimizerExtension],
-    config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE, disable_field_suggestions=True),
+    extensions=[*operation_limits(), OperationCost, ErrorPolicy, DjangoOptimizerExtension],
+    config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE),
+    execution_context_class=ExecutionContext,
 )

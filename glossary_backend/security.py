@@ -13,7 +13,7 @@
 import json
 import logging
 import unicodedata
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from cross_web import HTTPException
@@ -21,17 +21,26 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
-from graphql import GraphQLError, GraphQLSyntaxError, StringValueNode, ValidationRule
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    ValidationRule,
+    validate,
+)
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.django.views import GraphQLView as StrawberryGraphQLView
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxTokensLimiter,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 logger = logging.getLogger("glossary_backend.graphql")
 
@@ -142,6 +151,83 @@ class OneSubmissionPerOperation(ValidationRule):
                 )
 
 
+class _DocumentShape:
+    """Depth and alias count of selection sets, fragments expanded, each walked once.
+
+    Strawberry's depth and alias limiters expand every fragment spread again, so a
+    document whose fragments spread each other ten times over takes seconds to validate
+    before any limit applies; memoised per selection set, the walk is linear.
+    """
+
+    def __init__(self, document: DocumentNode):
+        self.fragments = {
+            definition.name.value: definition.selection_set
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        self.depths: dict[int, int] = {}
+        self.aliases: dict[int, int] = {}
+
+    def _children(self, selection_set: SelectionSetNode):
+        """(field, selection set below it or None) for every field, through fragments."""
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                yield selection, selection.selection_set
+            elif isinstance(selection, InlineFragmentNode):
+                yield None, selection.selection_set
+            elif isinstance(selection, FragmentSpreadNode):
+                yield None, self.fragments.get(selection.name.value)
+
+    def depth(self, selection_set: SelectionSetNode) -> int:
+        key = id(selection_set)
+        if key not in self.depths:
+            self.depths[key] = 0  # a fragment cycle (reported by its own rule) ends here
+            deepest = 0
+            for field, below in self._children(selection_set):
+                if below is None or (field is not None and field.name.value.startswith("__")):
+                    continue
+                deepest = max(deepest, self.depth(below) + (field is not None))
+            self.depths[key] = deepest
+        return self.depths[key]
+
+    def alias_count(self, selection_set: SelectionSetNode) -> int:
+        key = id(selection_set)
+        if key not in self.aliases:
+            self.aliases[key] = 0
+            self.aliases[key] = sum(
+                (field is not None and field.alias is not None)
+                + (0 if below is None else self.alias_count(below))
+                for field, below in self._children(selection_set)
+            )
+        return self.aliases[key]
+
+
+class OperationShapeLimits(ValidationRule):
+    """GRAPHQL_MAX_DEPTH and GRAPHQL_MAX_ALIASES per operation, in linear time."""
+
+    def enter_document(self, node: DocumentNode, *_args):
+        shape = _DocumentShape(node)
+        for definition in node.definitions:
+            if not isinstance(definition, OperationDefinitionNode):
+                continue
+            name = definition.name.value if definition.name else "anonymous"
+            if shape.depth(definition.selection_set) > settings.GRAPHQL_MAX_DEPTH:
+                self.report_error(
+                    GraphQLError(
+                        f"'{name}' exceeds maximum operation depth of {settings.GRAPHQL_MAX_DEPTH}",
+                        definition,
+                    )
+                )
+            aliases = shape.alias_count(definition.selection_set)
+            if aliases > settings.GRAPHQL_MAX_ALIASES:
+                self.report_error(
+                    GraphQLError(
+                        f"{aliases} aliases found. Allowed: {settings.GRAPHQL_MAX_ALIASES}",
+                        definition,
+                    )
+                )
+
+
 class NoUnsafeTextInLiterals(ValidationRule):
     def enter_string_value(self, node: StringValueNode, *_args):
         if unsafe_text(node.value):
@@ -158,13 +244,11 @@ class NoUnsafeTextInLiterals(ValidationRule):
 def validation_rules(introspection: bool) -> tuple[type[ValidationRule], ...]:
     """The rules every operation is validated with, beyond GraphQL's own.
 
-    The same classes every time (strawberry's QueryDepthLimiter and MaxAliasesLimiter
-    would make new ones per request): validation results are cached per document and
-    rules, so a fresh class would never hit the cache.
+    The same classes every time: validation results are cached per document and rules,
+    so a fresh class would never hit the cache.
     """
     rules = [
-        depth_validator(settings.GRAPHQL_MAX_DEPTH, should_ignore=None),
-        alias_validator(settings.GRAPHQL_MAX_ALIASES),
+        OperationShapeLimits,
         OneSubmissionPerOperation,
         NoUnsafeTextInLiterals,
     ]
@@ -173,17 +257,59 @@ def validation_rules(introspection: bool) -> tuple[type[ValidationRule], ...]:
     return tuple(rules)
 
 
+def suggestions_hidden() -> bool:
+    """ "Did you mean" names fields, arguments, input fields, enum values and types a
+    caller did not ask for; where introspection is off they would reveal the schema."""
+    return not settings.GRAPHQL_INTROSPECTION
+
+
+@lru_cache(maxsize=128)
+def _validate(schema, document, rules, hide_suggestions: bool) -> list[GraphQLError]:
+    # Strawberry's own rules, as its validate_document adds them.
+    rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, rules, hide_suggestions=hide_suggestions)
+
+
+class CachedValidation(SchemaExtension):
+    """Validation with results cached per document (128 of them), without suggestions
+    where they are hidden.
+
+    Strawberry's ValidationCache does the caching but cannot pass graphql-core's
+    `hide_suggestions`, and its `disable_field_suggestions` only edits the messages of
+    unknown fields.
+    """
+
+    def on_validate(self):
+        context = self.execution_context
+        context.pre_execution_errors = _validate(
+            context.schema._schema,
+            context.graphql_document,
+            tuple(context.validation_rules),
+            suggestions_hidden(),
+        )
+        yield
+
+
+class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Coerces variables (input fields, enum values) without suggestions where hidden."""
+
+    @classmethod
+    def build(cls, *args, hide_suggestions: bool = False, **kwargs):
+        hide_suggestions = hide_suggestions or suggestions_hidden()
+        return super().build(*args, hide_suggestions=hide_suggestions, **kwargs)
+
+
 def operation_limits() -> list:
     """Schema extension factories (a fresh instance per request) for the limits above.
 
     Frontends send the same few documents over and over: their validation results are
-    kept in a bounded LRU cache (128 documents). Parsing is not cached: strawberry's
-    ParserCache raises parse errors outside the path that gives them their code.
+    kept in a bounded LRU cache. Parsing is not cached: strawberry's ParserCache raises
+    parse errors outside the path that gives them their code.
     """
     return [
         partial(MaxTokensLimiter, max_token_count=settings.GRAPHQL_MAX_TOKENS),
         lambda: AddValidationRules(list(validation_rules(settings.GRAPHQL_INTROSPECTION))),
-        ValidationCache,
+        CachedValidation,
     ]
 
 

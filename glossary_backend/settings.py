@@ -146,6 +146,8 @@ GRAPHQL_MAX_QUERY_CHARS = env.int("GRAPHQL_MAX_QUERY_CHARS", default=10_000)
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
 GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=1000)
+# The most fields an operation may produce, computed before it runs (glossary_backend/cost.py).
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=25_000)
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
 
 # Quiz submissions per client address: (window in seconds, most submissions in it).

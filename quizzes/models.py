@@ -8,6 +8,10 @@ from django.db.models import Q
 
 from terms.models import Chapter, Publishable, PublishableQuerySet, Status, Term, published_has_date
 
+# Bounds a published quiz keeps (quiz_problems) and the API declares for its lists.
+MAX_QUESTIONS = 100
+MAX_CHOICES = 10
+
 
 class QuizQuerySet(PublishableQuerySet):
     def published(self):

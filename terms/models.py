@@ -6,6 +6,10 @@ from django.db.models.functions import Left, Lower, Upper
 from django.db.models.lookups import In
 from django.utils import timezone
 
+# "See also" links per term: enough for any real glossary entry, and a bound that the API
+# can multiply by (glossary_backend.cost).
+MAX_RELATED_TERMS = 50
+
 
 class Status(models.TextChoices):
     """Editorial life cycle shared by chapters, terms and quizzes."""

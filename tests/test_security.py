@@ -127,9 +127,12 @@ def test_tabs_and_newlines_are_fine(seed, graphql):
 
 
 def nested(depth):
-    inner = "slug"
-    for _ in range(depth):
-        inner = f"relatedTerms {{ {inner} }}"
+    """A document `depth` levels deep whose lists hold one item, so that only depth counts."""
+    path = [("chapter", "slug"), ("terms(first: 1)", "totalCount"), ("edges", "cursor"),
+            ("node", "slug")] * depth  # fmt: skip
+    inner = path[depth - 1][1]
+    for field, _leaf in reversed(path[:depth]):
+        inner = f"{field} {{ {inner} }}"
     return f'{{ term(slug: "lora") {{ {inner} }} }}'
 
 
@@ -203,10 +206,67 @@ def test_introspection_can_be_turned_on(graphql):
     assert result["data"] == {"__schema": {"queryType": {"name": "Query"}}}
 
 
-def test_field_suggestions_are_off(graphql):
-    """Misspelt fields do not hint at the real names."""
-    result = graphql('{ trem(slug: "x") { name } }', expect_errors=True)
-    assert result["errors"][0]["message"] == "Cannot query field 'trem' on type 'Query'."
+SUGGESTION_BAITS = {
+    "field": ('{ trem(slug: "x") { name } }', None, ["Cannot query field 'trem' on type 'Query'."]),
+    "argument": (
+        '{ term(slugg: "x") { name } }',
+        None,
+        [
+            "Unknown argument 'slugg' on field 'Query.term'.",
+            "Argument 'Query.term(slug:)' of type 'String!' is required, but it was not provided.",
+        ],
+    ),
+    # QuizAnalytics is a staff-only type: a hint would reveal it.
+    "type name": (
+        "query($a: QuizAnalytic) { term(slug: $a) { name } }",
+        None,
+        ["Unknown type 'QuizAnalytic'."],
+    ),
+    "enum value": (
+        "{ terms(order: {name: ASCC}) { totalCount } }",
+        None,
+        ["Value 'ASCC' does not exist in 'Ordering' enum."],
+    ),
+    "input field": (
+        '{ terms(filters: {chapterr: "x"}) { totalCount } }',
+        None,
+        [
+            "Expected value of type 'TermFilter' not to include unknown field 'chapterr', "
+            'found: { chapterr: "x" }.'
+        ],
+    ),
+    "input field of a variable": (
+        "query($f: TermFilter) { terms(filters: $f) { totalCount } }",
+        {"f": {"chapterr": "x"}},
+        [
+            "Variable '$f' has invalid value: Expected value of type 'TermFilter' not to "
+            "include unknown field 'chapterr', found: {'chapterr': 'x'}."
+        ],
+    ),
+    "enum value of a variable": (
+        "query($o: TermOrder) { terms(order: $o) { totalCount } }",
+        {"o": {"name": "ASCC"}},
+        [
+            "Variable '$o' has invalid value at .name: Value 'ASCC' does not exist in "
+            "'Ordering' enum."
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("bait", SUGGESTION_BAITS)
+def test_no_suggestions_without_introspection(graphql, bait):
+    """No "did you mean": not for fields, arguments, types, enum values or input fields."""
+    query, variables, messages = SUGGESTION_BAITS[bait]
+    result = graphql(query, variables, expect_errors=True)
+    assert [error["message"] for error in result["errors"]] == messages
+
+
+@override_settings(GRAPHQL_INTROSPECTION=True)
+def test_suggestions_where_introspection_is_on(graphql):
+    """Where the schema is public anyway, mistakes get their hints."""
+    result = graphql('{ term(slugg: "x") { name } }', expect_errors=True)
+    assert "Did you mean 'slug'?" in result["errors"][0]["message"]
 
 
 def test_unexpected_errors_are_masked(seed, graphql, monkeypatch, caplog):

@@ -9,9 +9,8 @@ import datetime
 import strawberry
 import strawberry_django
 from graphql import GraphQLError
-from strawberry import relay
 
-from glossary_backend.graphql import request_user
+from glossary_backend.graphql import parse_global_id, request_user
 from quizzes.graphql.types import QuizAttemptType
 from quizzes.ratelimit import client_address, submission_retry_after
 from quizzes.selectors import attempt_with_results
@@ -57,12 +56,12 @@ class SubmitQuizAttemptInput:
 def decode_id(value: str, type_name: str, field_name: str) -> int:
     """The primary key inside a global ID of `type_name`; INVALID_ID otherwise."""
     try:
-        global_id = relay.GlobalID.from_id(value)
-        if global_id.type_name == type_name and global_id.node_id.isdigit():
-            return int(global_id.node_id)
-    except (ValueError, TypeError):
-        pass
-    raise client_error(field_name, f"Not a {type_name} ID.", ErrorCode.INVALID_ID)
+        found_type, pk = parse_global_id(value)
+    except ValueError:
+        found_type = None
+    if found_type != type_name:
+        raise client_error(field_name, f"Not a {type_name} ID.", ErrorCode.INVALID_ID)
+    return pk
 
 
 def check_key(value: str, field_name: str, *, required: bool) -> str:

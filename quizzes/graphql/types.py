@@ -4,10 +4,24 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
+from glossary_backend.cost import MaxItems
 from glossary_backend.graphql import count_per_parent, request_user
+from quizzes.analytics import HISTOGRAM_BUCKETS
 from quizzes.graphql.filters import QuizFilter
-from quizzes.models import AttemptAnswer, Choice, Question, Quiz, QuizAttempt
+from quizzes.models import (
+    MAX_CHOICES,
+    MAX_QUESTIONS,
+    AttemptAnswer,
+    Choice,
+    Question,
+    Quiz,
+    QuizAttempt,
+)
 from terms.graphql.types import ChapterType, TermType
+
+# Ten years of days: the per-day series of any realistic window.
+MAX_DAYS = 3660
+MOST_MISSED_TERMS = 10
 
 QuestionKind = strawberry.enum(
     Question.Kind, name="QuestionKind", description="How a question is answered."
@@ -36,7 +50,9 @@ class QuestionType(relay.Node):
     term: TermType | None = strawberry_django.field(
         description="The glossary term the question tests, when it is published."
     )
-    choices: list[ChoiceType] = strawberry_django.field(description="The choices, in order.")
+    choices: list[ChoiceType] = strawberry_django.field(
+        description="The choices, in order.", extensions=[MaxItems(MAX_CHOICES)]
+    )
 
     @classmethod
     def get_queryset(cls, queryset, info: strawberry.Info, **kwargs):
@@ -53,7 +69,9 @@ class QuizType(relay.Node):
         description="The chapter the quiz belongs to; null for a quiz across chapters."
     )
     pass_percentage: strawberry.auto
-    questions: list[QuestionType] = strawberry_django.field(description="The questions, in order.")
+    questions: list[QuestionType] = strawberry_django.field(
+        description="The questions, in order.", extensions=[MaxItems(MAX_QUESTIONS)]
+    )
     updated_at: datetime.datetime
 
     @strawberry_django.field(
@@ -137,7 +155,10 @@ class QuizAttemptType:
     def duration_seconds(self, root: QuizAttempt) -> float | None:
         return root.duration.total_seconds() if root.duration is not None else None
 
-    @strawberry.field(description="Per question, in quiz order: right or wrong, and why.")
+    @strawberry.field(
+        description="Per question, in quiz order: right or wrong, and why.",
+        extensions=[MaxItems(MAX_QUESTIONS)],
+    )
     def results(self, root: QuizAttempt) -> list[QuestionResultType]:
         return [QuestionResultType(answer=answer) for answer in root.answers.all()]
 
@@ -172,8 +193,13 @@ class QuizSummaryType:
         description="Mean time from start to submission, where the client sent startedAt."
     )
     median_duration_seconds: float | None = strawberry.field(description="Median of the same.")
-    histogram: list[ScoreBucketType] = strawberry.field(description="Ten buckets of ten points.")
-    per_day: list[DayStatsType] = strawberry.field(description="Attempts and mean score per day.")
+    histogram: list[ScoreBucketType] = strawberry.field(
+        description="Ten buckets of ten points.", extensions=[MaxItems(HISTOGRAM_BUCKETS)]
+    )
+    per_day: list[DayStatsType] = strawberry.field(
+        description=f"Attempts and mean score per day with attempts, the first {MAX_DAYS} at most.",
+        extensions=[MaxItems(MAX_DAYS)],
+    )
 
 
 @strawberry.type(name="ChoiceStats", description="How often a choice was picked.")
@@ -214,7 +240,9 @@ class QuestionStatsType:
     weak: bool = strawberry.field(
         description="Facility above 0.9 or below 0.2, or discrimination below 0.2."
     )
-    choices: list[ChoiceStatsType] = strawberry.field(description="Per choice, in order.")
+    choices: list[ChoiceStatsType] = strawberry.field(
+        description="Per choice, in order.", extensions=[MaxItems(MAX_CHOICES)]
+    )
 
     @strawberry.field(description="The question's ID.")
     def id(self) -> relay.GlobalID:
@@ -248,10 +276,13 @@ class QuizAnalyticsType:
     since: datetime.date | None = strawberry.field(description="First day of the window.")
     until: datetime.date | None = strawberry.field(description="Last day of the window.")
     summary: QuizSummaryType = strawberry.field(description="Scores, pass rate, durations.")
-    questions: list[QuestionStatsType] = strawberry.field(description="Item analysis.")
+    questions: list[QuestionStatsType] = strawberry.field(
+        description="Item analysis.", extensions=[MaxItems(MAX_QUESTIONS)]
+    )
     reliability: ReliabilityType = strawberry.field(description="KR-20 reliability.")
     most_missed_terms: list[TermMissesType] = strawberry.field(
-        description="Terms of the quiz's questions, most missed first (ten at most)."
+        description="Terms of the quiz's questions, most missed first (ten at most).",
+        extensions=[MaxItems(MOST_MISSED_TERMS)],
     )
 
     @strawberry_django.field(description="The quiz.")

@@ -9,6 +9,7 @@ import strawberry_django
 from django.core.exceptions import ValidationError
 from strawberry_django.relay import DjangoListConnection
 
+from glossary_backend.cost import MaxItems
 from glossary_backend.graphql import InvalidArgument, checked_slug, request_user
 from terms.graphql.filters import ChapterOrder
 from terms.graphql.types import ChapterType, HitTerms, SearchHitType, TermType
@@ -38,7 +39,8 @@ class Query:
 
     @strawberry.field(
         description="Terms matching a query, best first: an exact name or abbreviation "
-        "match first, then full-text and typo-tolerant matches."
+        "match first, then full-text and typo-tolerant matches.",
+        extensions=[MaxItems(argument="first", default=DEFAULT_SEARCH_RESULTS)],
     )
     def search(
         self,

@@ -10,6 +10,7 @@ from strawberry_django.optimizer import optimize
 from strawberry_django.permissions import HasPerm
 from strawberry_django.relay import DjangoListConnection
 
+from glossary_backend.cost import MaxItems
 from glossary_backend.graphql import (
     MAX_PAGE_SIZE,
     InvalidArgument,
@@ -23,7 +24,7 @@ from quizzes.analytics import (
     terms_by_misses,
 )
 from terms.graphql.filters import TermFilter, TermOrder
-from terms.models import Chapter, Term
+from terms.models import MAX_RELATED_TERMS, Chapter, Term
 
 if TYPE_CHECKING:
     from quizzes.graphql.types import QuizType, TermMissesType
@@ -39,6 +40,11 @@ def index_terms_prefetch(info: strawberry.Info):
         queryset=visible_terms(info).order_by().only("pk", "chapter_id", "initial"),
         to_attr="index_terms",
     )
+
+
+# Initials are single characters; a chapter with more distinct ones than this is not an
+# A-Z index any more.
+MAX_LETTERS = 100
 
 
 @strawberry.type(name="LetterCount", description="One entry of a chapter's A-Z index.")
@@ -75,6 +81,7 @@ class ChapterType(relay.Node):
     @strawberry_django.field(
         description="The chapter's A-Z index: each initial that has terms, with their count.",
         prefetch_related=[index_terms_prefetch],
+        extensions=[MaxItems(MAX_LETTERS)],
     )
     def letters(self, root: Chapter) -> list[LetterCount]:
         counts = Counter(term.initial for term in root.index_terms)
@@ -88,7 +95,10 @@ class ChapterType(relay.Node):
                 "terms", queryset=terms_by_misses(Term.objects.all()), to_attr="most_missed"
             )
         ],
-        extensions=[HasPerm(ANALYTICS_PERMISSION, fail_silently=False)],
+        extensions=[
+            HasPerm(ANALYTICS_PERMISSION, fail_silently=False),
+            MaxItems(argument="first", default=10),
+        ],
     )
     def most_missed_terms(
         self, root: Chapter, first: int = 10
@@ -122,7 +132,10 @@ class TermType(relay.Node):
     explanation: strawberry.auto
     chapter: ChapterType
     related_terms: list["TermType"] = strawberry_django.field(
-        description='"See also" terms, by name.', filters=None, order=None
+        description=f'"See also" terms, by name (at most {MAX_RELATED_TERMS}).',
+        filters=None,
+        order=None,
+        extensions=[MaxItems(MAX_RELATED_TERMS)],
     )
     updated_at: datetime.datetime
     published_at: datetime.datetime | None

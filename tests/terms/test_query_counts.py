@@ -11,11 +11,11 @@ from terms.models import Chapter, Status, Term, TermRelation
 
 NESTED_CHAPTERS = """
 {
-  chapters {
+  chapters(first: 10) {
     edges { node {
       termCount
       letters { letter count }
-      terms(first: 100) {
+      terms(first: 20) {
         totalCount
         edges { node { slug chapter { slug } relatedTerms { slug } } }
       }
@@ -84,8 +84,8 @@ def test_nested_chapters_query_count_is_constant(
     with django_assert_num_queries(5):
         result = graphql(NESTED_CHAPTERS)
     edges = result["data"]["chapters"]["edges"]
-    assert len(edges) == chapters
-    assert all(len(edge["node"]["terms"]["edges"]) == terms for edge in edges)
+    assert len(edges) == min(chapters, 10)
+    assert all(len(edge["node"]["terms"]["edges"]) == min(terms, 20) for edge in edges)
     assert edges[0]["node"]["termCount"] == terms
 
 
