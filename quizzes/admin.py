@@ -65,7 +65,7 @@ class QuizAdminForm(ModelForm):
         return cleaned_data
 
 
-@admin.action(description="Publish selected quizzes")
+@admin.action(description="Publish selected quizzes", permissions=["change"])
 def publish_quizzes(modeladmin, request, queryset):
     try:
         changed = quizzes_publish(queryset=queryset, user=request.user)
@@ -279,7 +279,7 @@ class QuizAttemptAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.action(description="Draft a quiz from each selected chapter's terms")
+@admin.action(description="Draft a quiz from each selected chapter's terms", permissions=["add_quiz"])
 def generate_quiz(modeladmin, request, queryset):
     for chapter in queryset:
         published_terms = Term.objects.published().filter(chapter=chapter).count()
@@ -308,6 +308,9 @@ admin.site.unregister(Chapter)
 class ChapterWithQuizzesAdmin(ChapterAdmin):
     actions = [*ChapterAdmin.actions, generate_quiz]
 
+    def has_add_quiz_permission(self, request):
+        return request.user.has_perm("quizzes.add_quiz")
+
 
 # Terms are the terms app's; their miss rate comes from attempts, so it is added here.
 admin.site.unregister(Term)
@@ -316,7 +319,12 @@ admin.site.unregister(Term)
 @admin.register(Term)
 class TermWithMissRateAdmin(TermAdmin):
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(miss_rate=term_miss_rate())
+        queryset = super().get_queryset(request)
+        # Only for those who may see it: an annotation can be filtered on from the query
+        # string (?miss_rate__gte=0.5) even where no column shows it.
+        if request.user.has_perm(ANALYTICS_PERMISSION):
+            queryset = queryset.annotate(miss_rate=term_miss_rate())
+        return queryset
 
     def get_list_display(self, request):
         columns = super().get_list_display(request)

@@ -31,7 +31,9 @@ def _status_action(status: Status, verb: str):
         )
 
     action.__name__ = f"make_{status}"
-    return admin.action(description=f"{verb.capitalize()} selected %(verbose_name_plural)s")(action)
+    return admin.action(
+        description=f"{verb.capitalize()} selected %(verbose_name_plural)s", permissions=["change"]
+    )(action)
 
 
 publish = _status_action(Status.PUBLISHED, "published")

@@ -1,0 +1,27 @@
+"""Admin classes of libraries, adjusted where the site is composed.
+
+Every admin action declares the permissions it needs; django-axes' clean-up action
+declares none, so anyone who may view login attempts could delete them.
+"""
+
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.models import AccessAttempt
+from django.contrib import admin
+
+admin.site.site_header = "Glossary administration"
+admin.site.site_title = "Glossary admin"
+
+
+class AccessAttemptAdmin(AxesAccessAttemptAdmin):
+    actions = ["cleanup_expired_attempts"]
+
+    @admin.action(
+        description=AxesAccessAttemptAdmin.cleanup_expired_attempts.short_description,
+        permissions=["delete"],
+    )
+    def cleanup_expired_attempts(self, request, queryset):
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, AccessAttemptAdmin)
