@@ -279,7 +279,9 @@ class QuizAttemptAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.action(description="Draft a quiz from each selected chapter's terms", permissions=["add_quiz"])
+@admin.action(
+    description="Draft a quiz from each selected chapter's terms", permissions=["add_quiz"]
+)
 def generate_quiz(modeladmin, request, queryset):
     for chapter in queryset:
         published_terms = Term.objects.published().filter(chapter=chapter).count()
