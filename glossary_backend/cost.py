@@ -166,10 +166,12 @@ class CostEstimator:
 
 def _page_size(arguments: dict) -> int:
     """The most edges a connection returns; raises InvalidArgument for bad page arguments."""
-    for name in ("first", "last"):
+    # `last: 0` would be an empty page, but strawberry reads it as "no limit" and answers
+    # a full one: refused rather than answered wrongly.
+    for name, least in (("first", 0), ("last", 1)):
         value = arguments.get(name)
-        if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
-            raise InvalidArgument(name, f"must be between 0 and {MAX_PAGE_SIZE}.")
+        if value is not None and not least <= value <= MAX_PAGE_SIZE:
+            raise InvalidArgument(name, f"must be between {least} and {MAX_PAGE_SIZE}.")
     for name in ("after", "before"):
         value = arguments.get(name)
         if value is not None:

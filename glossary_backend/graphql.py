@@ -1,12 +1,18 @@
 """Building blocks shared by the apps' GraphQL layers: the ID and cursor parsers, errors."""
 
+import datetime
 import re
+from operator import methodcaller
 
 import strawberry
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.schema.types.base_scalars import wrap_parser
+from strawberry.types.scalar import ScalarDefinition
+
+from glossary_backend.inputs import parse_day, parse_moment
 
 # Also the page size when a client gives neither `first` nor `last`.
 MAX_PAGE_SIZE = 100
@@ -50,6 +56,30 @@ def checked_slug(slug: str, argument: str = "slug") -> str:
     if len(slug) > MAX_SLUG_LENGTH:
         raise InvalidArgument(argument, f"must be at most {MAX_SLUG_LENGTH} characters.")
     return slug
+
+
+DAY = ScalarDefinition(
+    name="Date",
+    description="A day, written YYYY-MM-DD.",
+    specified_by_url=None,
+    serialize=methodcaller("isoformat"),
+    parse_value=wrap_parser(parse_day, "Date"),
+    parse_literal=None,
+    origin=datetime.date,
+)
+MOMENT = ScalarDefinition(
+    name="DateTime",
+    description="A moment: ISO 8601 date and time with a UTC offset "
+    "(2026-11-27T10:00:00Z); answers are in UTC.",
+    specified_by_url=None,
+    serialize=methodcaller("isoformat"),
+    parse_value=wrap_parser(parse_moment, "DateTime"),
+    parse_literal=None,
+    origin=datetime.datetime,
+)
+# Strawberry's own parse more forms (dates without dashes, week dates, times without an
+# offset); every Date and DateTime argument and input goes through the shared rules.
+SCALAR_OVERRIDES = {datetime.date: DAY, datetime.datetime: MOMENT}
 
 
 # Primary keys and offsets as their canonical ASCII digits: no signs, no leading zeros,

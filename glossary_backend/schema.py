@@ -7,7 +7,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from glossary_backend.cost import OperationCost
-from glossary_backend.graphql import MAX_PAGE_SIZE, parse_global_id
+from glossary_backend.graphql import MAX_PAGE_SIZE, SCALAR_OVERRIDES, parse_global_id
 from glossary_backend.security import ErrorPolicy, ExecutionContext, operation_limits
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
 from quizzes.graphql.schema import Query as QuizzesQuery
@@ -54,4 +54,5 @@ schema = Schema(
     extensions=[*operation_limits(), OperationCost, ErrorPolicy, DjangoOptimizerExtension],
     config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE),
     execution_context_class=ExecutionContext,
+    scalar_overrides=SCALAR_OVERRIDES,
 )

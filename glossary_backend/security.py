@@ -12,7 +12,6 @@
 
 import json
 import logging
-import unicodedata
 from functools import cache, lru_cache, partial
 from typing import Any
 
@@ -42,17 +41,11 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from glossary_backend.inputs import unsafe_text
+
 logger = logging.getLogger("glossary_backend.graphql")
 
 SUBMISSION_FIELD = "submitQuizAttempt"
-
-
-def unsafe_text(value: str) -> bool:
-    """True when `value` has NUL or other control characters (tabs and newlines aside)
-    or unpaired surrogates: PostgreSQL and psycopg cannot store those."""
-    return any(
-        unicodedata.category(char) in {"Cc", "Cs"} and char not in "\t\n\r" for char in value
-    )
 
 
 def _unsafe_path(value: Any, path: str) -> str | None:

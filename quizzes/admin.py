@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.forms import BaseInlineFormSet, ModelForm
+from django.forms import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -13,31 +13,68 @@ from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics, term_miss_ra
 from quizzes.charts import bar_chart
 from quizzes.exports import export_chunks
 from quizzes.filtersets import AttemptExportFilter
-from quizzes.models import AttemptAnswer, Choice, Question, Quiz, QuizAttempt, question_shape_errors
-from quizzes.services import quiz_generate, quiz_problems, quizzes_publish
+from quizzes.models import (
+    AttemptAnswer,
+    Choice,
+    Question,
+    Quiz,
+    QuizAttempt,
+    question_shape_errors,
+    quiz_shape_problems,
+)
+from quizzes.services import quiz_generate
 from quizzes.views import streaming_export
-from terms.admin import ChapterAdmin, TermAdmin, archive, unpublish
+from terms.admin import (
+    ChapterAdmin,
+    CheckedSaveAdmin,
+    PublishableAdmin,
+    TermAdmin,
+    archive,
+    publish,
+    unpublish,
+)
 from terms.models import Chapter, Status, Term
+from terms.services import ensure_publishable
 
 GENERATED_QUESTIONS = 10
 
 
+def kept_forms(formset):
+    return [form for form in formset.forms if form.cleaned_data and not form.cleaned_data["DELETE"]]
+
+
 class QuestionInlineFormSet(BaseInlineFormSet):
+    """On the quiz page: a quiz that is to be published must be answerable as the page
+    leaves it (kinds as edited, questions added or removed, choices as stored), with each
+    problem shown on the question it concerns."""
+
     def clean(self):
         super().clean()
-        if self.instance.status != Status.PUBLISHED:
+        if any(self.errors) or self.instance.status != Status.PUBLISHED:
             return
-        kept = [
-            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        if not kept:
-            raise ValidationError("A published quiz needs questions.", code="no_questions")
-        if any(form.instance.pk is None for form in kept):
+        kept = kept_forms(self)
+        stored = {
+            question.pk: [choice.is_correct for choice in question.choices.all()]
+            for question in Question.objects.filter(
+                pk__in=[form.instance.pk for form in kept if form.instance.pk]
+            ).prefetch_related("choices")
+        }
+        shape = []
+        for form in kept:
+            position, kind = form.cleaned_data["position"], form.cleaned_data["kind"]
+            flags = stored.get(form.instance.pk, [])
+            for error in question_shape_errors(kind, flags):
+                form.add_error("kind" if form.instance.pk else None, error)
+            shape.append((position, kind, flags))
+        if any(form.errors for form in kept):
             raise ValidationError(
-                "New questions have no choices yet: save the quiz as a draft, add their "
-                "choices, then publish it.",
-                code="new_question_in_published_quiz",
+                "This quiz cannot be published as it is: see the questions marked below. New "
+                "questions get their choices on their own page, while the quiz is a draft.",
+                code="unpublishable",
             )
+        problems = quiz_shape_problems(shape)
+        if problems:
+            raise ValidationError(problems, code="unpublishable")
 
 
 class QuestionInline(admin.TabularInline):
@@ -49,34 +86,6 @@ class QuestionInline(admin.TabularInline):
     extra = 0
 
 
-class QuizAdminForm(ModelForm):
-    class Meta:
-        model = Quiz
-        fields = ["title", "slug", "chapter", "status", "pass_percentage", "description"]
-
-    def clean(self):
-        cleaned_data = super().clean()
-        if cleaned_data.get("status") == Status.PUBLISHED and self.instance.pk:
-            problems = quiz_problems(self.instance)
-            if problems:
-                raise ValidationError(
-                    ["This quiz cannot be published yet.", *problems], code="unpublishable"
-                )
-        return cleaned_data
-
-
-@admin.action(description="Publish selected quizzes", permissions=["change"])
-def publish_quizzes(modeladmin, request, queryset):
-    try:
-        changed = quizzes_publish(queryset=queryset, user=request.user)
-    except ValidationError as error:
-        for message in error.messages:
-            modeladmin.message_user(request, message, messages.ERROR)
-        modeladmin.message_user(request, "Nothing was published.", messages.ERROR)
-        return
-    modeladmin.message_user(request, f"{changed} quiz(zes) published.", messages.SUCCESS)
-
-
 @admin.action(description="Export attempts of selected quizzes (CSV)", permissions=["analytics"])
 def export_attempts(modeladmin, request, queryset):
     attempts = QuizAttempt.objects.filter(quiz__in=queryset)
@@ -84,8 +93,8 @@ def export_attempts(modeladmin, request, queryset):
 
 
 @admin.register(Quiz)
-class QuizAdmin(admin.ModelAdmin):
-    form = QuizAdminForm
+class QuizAdmin(PublishableAdmin):
+    fields = ["title", "slug", "chapter", "status", "pass_percentage", "description"]
     list_display = ["title", "chapter", "status", "question_count", "attempt_count", "updated_at"]
     list_select_related = ["chapter"]
     list_filter = ["status", "chapter"]
@@ -94,7 +103,7 @@ class QuizAdmin(admin.ModelAdmin):
     autocomplete_fields = ["chapter"]
     readonly_fields = ["published_at", "created_at", "updated_at"]
     inlines = [QuestionInline]
-    actions = [publish_quizzes, unpublish, archive, export_attempts]
+    actions = [publish, unpublish, archive, export_attempts]
 
     def has_analytics_permission(self, request):
         return request.user.has_perm(ANALYTICS_PERMISSION)
@@ -192,16 +201,15 @@ class QuizAdmin(admin.ModelAdmin):
 
 
 class ChoiceInlineFormSet(BaseInlineFormSet):
+    """On a question's page: the question's shape as the page leaves it (its kind as
+    edited, its choices as edited)."""
+
     def clean(self):
         super().clean()
         if any(self.errors):
             return
-        kept = [
-            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        errors = question_shape_errors(
-            self.instance.kind, [form.cleaned_data.get("is_correct", False) for form in kept]
-        )
+        flags = [form.cleaned_data.get("is_correct", False) for form in kept_forms(self)]
+        errors = question_shape_errors(self.instance.kind, flags)
         if errors:
             raise ValidationError(errors)
 
@@ -215,13 +223,37 @@ class ChoiceInline(admin.TabularInline):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(CheckedSaveAdmin):
     list_display = ["__str__", "quiz", "kind", "term"]
     list_select_related = ["quiz", "term"]
     list_filter = ["kind", "quiz"]
     search_fields = ["prompt", "quiz__title", "term__name"]
     autocomplete_fields = ["quiz", "term"]
     inlines = [ChoiceInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The state left behind, in the same transaction: the question's quiz, and the
+        # quiz it was moved from, must still be answerable if published.
+        quizzes = {form.instance.quiz_id, form.initial.get("quiz")} - {None}
+        ensure_publishable(Quiz.objects.filter(pk__in=quizzes))
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        leaving = {question.pk for question in objs}
+        emptied = (
+            Quiz.objects.published()
+            .filter(questions__in=leaving)
+            .exclude(questions__in=Question.objects.exclude(pk__in=leaving))
+        )
+        protected = [
+            *protected,
+            *(
+                f"{quiz}: published, and would have no questions left"
+                for quiz in emptied.distinct()
+            ),
+        ]
+        return deleted, counts, perms_needed, protected
 
 
 class AttemptAnswerInline(admin.TabularInline):

@@ -5,17 +5,41 @@ The predicates are the models' QuerySet methods, the same the GraphQL layer uses
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 
+from glossary_backend.inputs import day_window, parse_day
 from quizzes.exports import export_chunks
 from quizzes.models import Quiz, QuizAttempt
 from terms.models import Chapter
 
 
+class DayField(forms.Field):
+    """A day in the one written form the API accepts (glossary_backend.inputs.parse_day)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_day(value)
+        except ValueError as error:
+            message = str(error)
+            raise ValidationError(f"{message[0].upper()}{message[1:]}.", code="invalid") from None
+
+
+class DayFilter(django_filters.Filter):
+    field_class = DayField
+
+
 class AttemptExportForm(forms.Form):
     def clean(self):
         cleaned_data = super().clean()
-        since, until = cleaned_data.get("since"), cleaned_data.get("until")
-        if since and until and until < since:
+        # A parameter given twice is a mistake, not a choice of the last one.
+        for name in self.fields:
+            if hasattr(self.data, "getlist") and len(self.data.getlist(name)) > 1:
+                self.add_error(name, "Given more than once.")
+        try:
+            day_window(cleaned_data.get("since"), cleaned_data.get("until"))
+        except ValueError:
             self.add_error("until", "Must not be before since.")
         return cleaned_data
 
@@ -30,12 +54,8 @@ class AttemptExportFilter(django_filters.FilterSet):
         to_field_name="slug",
         help_text="A chapter's slug: attempts at its quizzes.",
     )
-    since = django_filters.DateFilter(
-        method="filter_since", help_text="First day (YYYY-MM-DD, UTC), included."
-    )
-    until = django_filters.DateFilter(
-        method="filter_until", help_text="Last day (YYYY-MM-DD, UTC), included."
-    )
+    since = DayFilter(method="filter_since", help_text="First day (YYYY-MM-DD, UTC), included.")
+    until = DayFilter(method="filter_until", help_text="Last day (YYYY-MM-DD, UTC), included.")
 
     class Meta:
         model = QuizAttempt

@@ -6,7 +6,16 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
-from terms.models import Chapter, Publishable, PublishableQuerySet, Status, Term, published_has_date
+from glossary_backend.inputs import day_window
+from terms.models import (
+    Chapter,
+    Publishable,
+    PublishableQuerySet,
+    Status,
+    StoredTextRules,
+    Term,
+    published_has_date,
+)
 
 # Bounds a published quiz keeps (quiz_problems) and the API declares for its lists.
 MAX_QUESTIONS = 100
@@ -27,6 +36,26 @@ class QuizQuerySet(PublishableQuerySet):
 
     def in_chapter(self, slug: str):
         return self.filter(self.in_chapter_q(slug))
+
+    def publication_problems(self) -> list[str]:
+        """A published quiz is answerable: it has questions, each of a well-formed shape."""
+        quizzes = self.prefetch_related(
+            models.Prefetch("questions", queryset=Question.objects.prefetch_related("choices"))
+        )
+        return [
+            f"{quiz}: {problem}"
+            for quiz in quizzes
+            for problem in quiz_shape_problems(
+                [
+                    (
+                        question.position,
+                        question.kind,
+                        [c.is_correct for c in question.choices.all()],
+                    )
+                    for question in quiz.questions.all()
+                ]
+            )
+        ]
 
 
 class Quiz(Publishable):
@@ -82,7 +111,7 @@ class QuestionQuerySet(models.QuerySet):
         return self.filter(quiz__in=Quiz.objects.visible_to(user))
 
 
-class Question(models.Model):
+class Question(StoredTextRules):
     """One question of a quiz, with its choices."""
 
     class Kind(models.TextChoices):
@@ -139,6 +168,13 @@ def question_shape_errors(kind: str, correct_flags: list[bool]) -> list[Validati
     """What is wrong with a question of `kind` whose choices are correct per `correct_flags`."""
     errors = []
     correct = sum(correct_flags)
+    if len(correct_flags) > MAX_CHOICES:
+        errors.append(
+            ValidationError(
+                f"A question has at most {MAX_CHOICES} choices (it has {len(correct_flags)}).",
+                code="too_many",
+            )
+        )
     if kind == Question.Kind.TRUE_FALSE and len(correct_flags) != 2:
         errors.append(
             ValidationError(
@@ -165,13 +201,29 @@ def question_shape_errors(kind: str, correct_flags: list[bool]) -> list[Validati
     return errors
 
 
+def quiz_shape_problems(questions: list[tuple[int, str, list[bool]]]) -> list[str]:
+    """Why a quiz whose questions are `questions` ((position, kind, correct flags of the
+    choices)) could not be published; empty when it could. Checked on the state a write
+    leaves (quizzes.publication_problems) and on the state a form is about to write."""
+    if not questions:
+        return ["The quiz has no questions."]
+    problems = []
+    if len(questions) > MAX_QUESTIONS:
+        problems.append(f"A quiz has at most {MAX_QUESTIONS} questions (it has {len(questions)}).")
+    for position, kind, flags in questions:
+        problems += [
+            f"Question {position}: {error.message}" for error in question_shape_errors(kind, flags)
+        ]
+    return problems
+
+
 class ChoiceQuerySet(models.QuerySet):
     def visible_to(self, user):
         """A choice is visible exactly when its question is."""
         return self.filter(question__in=Question.objects.visible_to(user))
 
 
-class Choice(models.Model):
+class Choice(StoredTextRules):
     """One answer offered for a question."""
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
@@ -208,15 +260,11 @@ class QuizAttemptQuerySet(models.QuerySet):
     @staticmethod
     def submitted_between_q(since: datetime.date | None, until: datetime.date | None) -> Q:
         """Submitted on the days `since` to `until`, both included (UTC); either may be None."""
+        start, end = day_window(since, until)
         window = Q()
-        if since is not None:
-            window &= Q(
-                submitted_at__gte=datetime.datetime.combine(since, datetime.time(), datetime.UTC)
-            )
-        if until is not None:
-            end = datetime.datetime.combine(
-                until + datetime.timedelta(days=1), datetime.time(), datetime.UTC
-            )
+        if start is not None:
+            window &= Q(submitted_at__gte=start)
+        if end is not None:
             window &= Q(submitted_at__lt=end)
         return window
 

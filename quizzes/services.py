@@ -1,4 +1,7 @@
-"""State changes of quizzes: scoring and storing attempts, publishing, drafting quizzes.
+"""State changes of quizzes: scoring and storing attempts, drafting quizzes.
+
+Publishing goes through terms.services (content_save, content_set_status), which check
+a quiz's questions through QuizQuerySet.publication_problems.
 
 Every function here is one named write, called alike by GraphQL, the admin and
 management commands. Client mistakes raise ValidationError with a code from
@@ -19,17 +22,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from quizzes.models import (
+    MAX_QUESTIONS,
     AttemptAnswer,
     AttemptAnswerChoice,
     Choice,
     Question,
     Quiz,
     QuizAttempt,
-    question_shape_errors,
 )
 from quizzes.rollups import AnswerFact, AttemptFact, rollups_add
 from terms.models import Chapter, Status, Term
-from terms.services import content_set_status
 
 MAX_ANSWERS = 250
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -220,32 +222,6 @@ def _replay(existing: QuizAttempt, fingerprint: str) -> QuizAttempt:
     return existing
 
 
-def quiz_problems(quiz: Quiz) -> list[str]:
-    """Why `quiz` cannot be published; empty when it can."""
-    questions = list(quiz.questions.prefetch_related("choices"))
-    if not questions:
-        return ["The quiz has no questions."]
-    return [
-        f"Question {question.position}: {error.message}"
-        for question in questions
-        for error in question_shape_errors(
-            question.kind, [choice.is_correct for choice in question.choices.all()]
-        )
-    ]
-
-
-def quizzes_publish(*, queryset, user=None) -> int:
-    """Publish every quiz of `queryset` that has no problems; returns how many changed.
-
-    Raises ValidationError listing the problems of the quizzes that cannot be
-    published; then nothing is published.
-    """
-    problems = [f"{quiz}: {problem}" for quiz in queryset for problem in quiz_problems(quiz)]
-    if problems:
-        raise ValidationError(problems, code="unpublishable")
-    return content_set_status(queryset=queryset, status=Status.PUBLISHED, user=user)
-
-
 MIN_TERMS_FOR_QUIZ = 4
 CHOICES_PER_QUESTION = 4
 WORD = re.compile(r"[a-z]{4,}")
@@ -276,9 +252,10 @@ def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
             f"{MIN_TERMS_FOR_QUIZ}.",
             code="too_few_terms",
         )
-    if not 1 <= questions <= len(terms):
+    most = min(len(terms), MAX_QUESTIONS)
+    if not 1 <= questions <= most:
         raise ValidationError(
-            f"Ask for 1 to {len(terms)} questions (one per published term).",
+            f"Ask for 1 to {most} questions (one per published term, {MAX_QUESTIONS} at most).",
             code="question_count",
         )
     slug = slugify(f"{chapter.slug}-quiz-{seed}")

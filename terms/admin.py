@@ -3,17 +3,29 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from terms.models import Chapter, Status, Term
-from terms.services import content_set_status
+from terms.services import (
+    content_save,
+    content_set_status,
+    related_terms_problems,
+    term_set_related,
+)
 
 
 def _status_action(status: Status, verb: str):
     def action(modeladmin, request, queryset):
-        changed = content_set_status(queryset=queryset, status=status, user=request.user)
+        try:
+            changed = content_set_status(queryset=queryset, status=status, user=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                modeladmin.message_user(request, message, messages.ERROR)
+            modeladmin.message_user(request, f"Nothing was {verb}.", messages.ERROR)
+            return
         modeladmin.message_user(
             request,
             ngettext(
@@ -41,8 +53,43 @@ unpublish = _status_action(Status.DRAFT, "unpublished")
 archive = _status_action(Status.ARCHIVED, "archived")
 
 
+class CheckedSaveAdmin(admin.ModelAdmin):
+    """A change form whose save is refused by a check of the state it leaves answers with
+    the reasons and saves nothing (the admin's transaction is rolled back).
+
+    The forms check that state before saving; this catches what changed meanwhile.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            for message in error.messages:
+                self.message_user(request, message, messages.ERROR)
+            self.message_user(request, "Nothing was saved.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class PublishableAdmin(CheckedSaveAdmin):
+    """Saves chapters, terms and quizzes through the publishing service, with their inlines
+    and links, so that the rules hold on the state the whole form leaves."""
+
+    def save_model(self, request, obj, form, change):
+        """Saved in save_related, together with what the form's inlines change."""
+
+    def save_related(self, request, form, formsets, change):
+        content_save(
+            obj=form.instance,
+            user=request.user,
+            save_related=lambda: self.save_form_relations(request, form, formsets, change),
+        )
+
+    def save_form_relations(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+
+
 @admin.register(Chapter)
-class ChapterAdmin(admin.ModelAdmin):
+class ChapterAdmin(PublishableAdmin):
     list_display = [
         "title",
         "position",
@@ -109,13 +156,14 @@ class TermAdminForm(forms.ModelForm):
 
     def clean_see_also(self):
         related = self.cleaned_data["see_also"]
-        if self.instance.pk and self.instance in related:
-            raise ValidationError("A term cannot be related to itself.", code="self_related")
+        problems = related_terms_problems(term=self.instance, related=related)
+        if problems:
+            raise ValidationError(problems)
         return related
 
 
 @admin.register(Term)
-class TermAdmin(admin.ModelAdmin):
+class TermAdmin(PublishableAdmin):
     form = TermAdminForm
     list_display = ["name", "abbreviation", "chapter", "status", "updated_at"]
     list_select_related = ["chapter"]
@@ -139,12 +187,6 @@ class TermAdmin(admin.ModelAdmin):
         ),
     ]
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        form.instance.related_terms.set(form.cleaned_data["see_also"])
+    def save_form_relations(self, request, form, formsets, change):
+        super().save_form_relations(request, form, formsets, change)
+        term_set_related(term=form.instance, related=form.cleaned_data["see_also"])

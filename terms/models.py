@@ -6,6 +6,8 @@ from django.db.models.functions import Left, Lower, Upper
 from django.db.models.lookups import In
 from django.utils import timezone
 
+from glossary_backend.inputs import text_problem
+
 # "See also" links per term: enough for any real glossary entry, and a bound that the API
 # can multiply by (glossary_backend.cost).
 MAX_RELATED_TERMS = 50
@@ -33,8 +35,42 @@ class PublishableQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self if can_see_unpublished(user) else self.published()
 
+    def publication_problems(self) -> list[str]:
+        """Why the objects of this QuerySet could not be published; empty when they can.
+        Models whose publication needs more than a row (a quiz's questions) say so here,
+        so that every publishing path checks it."""
+        return []
 
-class Publishable(models.Model):
+
+class StoredTextRules(models.Model):
+    """Every text field of the model keeps the one rule for stored text
+    (glossary_backend.inputs.text_problem), whatever form, import or command fills it."""
+
+    class Meta:
+        abstract = True
+
+    def clean_fields(self, exclude=None):
+        errors = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        for field in self._meta.concrete_fields:
+            if not isinstance(field, models.CharField | models.TextField):
+                continue
+            if field.name in errors or (exclude and field.name in exclude):
+                continue
+            value = getattr(self, field.attname)
+            problem = isinstance(value, str) and text_problem(value)
+            if problem:
+                errors[field.name] = [
+                    ValidationError(f"{problem[0].upper()}{problem[1:]}.", code="invalid_text")
+                ]
+        if errors:
+            raise ValidationError(errors)
+
+
+class Publishable(StoredTextRules):
     status = models.CharField(
         max_length=16,
         choices=Status.choices,

@@ -11,31 +11,139 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, F
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from terms.models import Chapter, Publishable, Status, Term
+from terms.models import MAX_RELATED_TERMS, Chapter, Publishable, Status, Term
+
+
+def publication_date(*, status: Status, was_published: bool, published_at, now):
+    """The one rule for `published_at`: stamped when content becomes published, kept
+    while it stays published and when it is archived (as history), cleared when it goes
+    back to draft."""
+    if status == Status.PUBLISHED:
+        return published_at if was_published and published_at is not None else now
+    if status == Status.DRAFT:
+        return None
+    return published_at
+
+
+def ensure_publishable(queryset) -> None:
+    """ValidationError listing why the published objects of `queryset` may not be
+    published (the model's QuerySet says: a quiz needs well-formed questions)."""
+    problems = queryset.filter(status=Status.PUBLISHED).publication_problems()
+    if problems:
+        raise ValidationError(problems, code="unpublishable")
+
+
+def _stamp_author(obj, user) -> None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return
+    if hasattr(obj, "updated_by_id"):
+        obj.updated_by = user
+        if obj.pk is None:
+            obj.created_by = user
+
+
+@transaction.atomic
+def content_save(*, obj: Publishable, user=None, save_related=None, now=None) -> None:
+    """Save a chapter, term or quiz as edited, with what belongs to it, in one transaction.
+
+    `published_at` follows `publication_date` against the stored status; `save_related`
+    (the admin's inlines, see-also links) runs after the object is saved; then the final
+    state is checked (`ensure_publishable`), so a published quiz whose questions an inline
+    broke is refused. Raises ValidationError and then nothing is saved.
+    """
+    model = type(obj)
+    previous = None
+    if obj.pk is not None:
+        previous = (
+            model.objects.select_for_update().filter(pk=obj.pk).values_list("status", flat=True)
+        ).first()
+    obj.published_at = publication_date(
+        status=obj.status,
+        was_published=previous == Status.PUBLISHED,
+        published_at=obj.published_at,
+        now=now or timezone.now(),
+    )
+    _stamp_author(obj, user)
+    obj.save()
+    if save_related is not None:
+        save_related()
+    ensure_publishable(model.objects.filter(pk=obj.pk))
 
 
 def content_set_status(*, queryset, status: Status, user=None) -> int:
-    """Move every object of `queryset` (chapters or terms) to `status`; returns how many changed.
+    """Move every object of `queryset` (chapters, terms or quizzes) to `status`; returns
+    how many changed.
 
-    Publishing stamps `published_at` with the current time on objects that were not
-    published; unpublishing (back to draft) clears it; archiving keeps it as history.
-    Objects already in `status` are left untouched, so their dates do not move.
+    `published_at` follows `publication_date`, as in `content_save`. Objects already in
+    `status` are left untouched, so their dates do not move. Publishing refuses, with
+    ValidationError and nothing changed, when any of them may not be published.
     """
     model = queryset.model
     assert issubclass(model, Publishable)
     now = timezone.now()
     changes = {"status": status, "updated_at": now}
-    if status == Status.PUBLISHED:
-        changes["published_at"] = now
-    elif status == Status.DRAFT:
-        changes["published_at"] = None
+    # None of the objects changed is in `status` already: none was published when
+    # publishing, whatever it was when not.
+    date = publication_date(
+        status=status, was_published=False, published_at=F("published_at"), now=now
+    )
+    changes["published_at"] = date
     if user is not None and hasattr(model, "updated_by"):
         changes["updated_by"] = user
     with transaction.atomic():
-        return queryset.exclude(status=status).update(**changes)
+        changing = model.objects.select_for_update().filter(
+            pk__in=queryset.exclude(status=status).values("pk")
+        )
+        pks = list(changing.values_list("pk", flat=True))
+        changed = model.objects.filter(pk__in=pks).update(**changes)
+        ensure_publishable(model.objects.filter(pk__in=pks))
+        return changed
+
+
+def related_terms_problems(*, term: Term, related) -> list[ValidationError]:
+    """Why `related` cannot be the see-also terms of `term`: a term is not related to
+    itself, and no term (`term` or one of `related`, whose lists gain `term` too) has
+    more than MAX_RELATED_TERMS."""
+    related_ids = {other.pk for other in related}
+    problems = []
+    if term.pk is not None and term.pk in related_ids:
+        problems.append(ValidationError("A term cannot be related to itself.", code="self_related"))
+    if len(related_ids) > MAX_RELATED_TERMS:
+        problems.append(
+            ValidationError(
+                f"A term has at most {MAX_RELATED_TERMS} see-also terms ({len(related_ids)} "
+                "chosen).",
+                code="too_many_related",
+            )
+        )
+    gaining = Term.objects.filter(pk__in=related_ids).exclude(related_terms=term.pk or 0)
+    full = gaining.annotate(links=Count("related_terms")).filter(links__gte=MAX_RELATED_TERMS)
+    problems += [
+        ValidationError(
+            f"{other} already has {MAX_RELATED_TERMS} see-also terms; remove one there first.",
+            code="too_many_related",
+        )
+        for other in full.order_by(Lower("name"))
+    ]
+    return problems
+
+
+@transaction.atomic
+def term_set_related(*, term: Term, related) -> None:
+    """Make `related` the see-also terms of `term`, in both directions; raises
+    ValidationError (see related_terms_problems) and then changes nothing."""
+    related = list(related)
+    # Locks the terms whose lists change, so two saves cannot both add the 50th link.
+    list(Term.objects.select_for_update().filter(pk__in=[term.pk, *(t.pk for t in related)]))
+    problems = related_terms_problems(term=term, related=related)
+    if problems:
+        raise ValidationError(problems)
+    term.related_terms.set(related)
 
 
 IMPORT_COLUMNS = ("name", "abbreviation", "expansion", "definition")
@@ -56,14 +164,18 @@ def read_term_rows(path: Path) -> list[dict[str, str]]:
     text = path.read_text(encoding="utf-8-sig")
     delimiter = "\t" if path.suffix.lower() in {".tsv", ".tab"} else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    columns = reader.fieldnames or []
-    missing = [column for column in ("name", "definition") if column not in columns]
-    if missing:
-        raise ValueError(
-            f"Missing column(s): {', '.join(missing)}. Expected a header line with "
-            f"{', '.join(IMPORT_COLUMNS)}."
-        )
-    return list(reader)
+    try:
+        columns = reader.fieldnames or []
+        missing = [column for column in ("name", "definition") if column not in columns]
+        if missing:
+            raise ValueError(
+                f"Missing column(s): {', '.join(missing)}. Expected a header line with "
+                f"{', '.join(IMPORT_COLUMNS)}."
+            )
+        return list(reader)
+    except csv.Error as error:
+        # An oversized cell: the reader stops in the row after the last one it read.
+        raise ValueError(f"Row {reader.line_num + 1}: {error}.") from None
 
 
 def terms_import(

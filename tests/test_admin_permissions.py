@@ -128,7 +128,7 @@ OFFERED = {
     "editor": {
         "terms.Chapter": {*STATUS_ACTIONS, "generate_quiz", "delete_selected"},
         "terms.Term": {*STATUS_ACTIONS, "delete_selected"},
-        "quizzes.Quiz": {"publish_quizzes", "make_draft", "make_archived", "delete_selected"},
+        "quizzes.Quiz": {*STATUS_ACTIONS, "delete_selected"},
         "quizzes.Question": {"delete_selected"},
     },
     "analyst": {"quizzes.Quiz": {"export_attempts"}},

@@ -9,6 +9,7 @@ from strawberry_django.permissions import HasPerm
 from strawberry_django.relay import DjangoListConnection
 
 from glossary_backend.graphql import InvalidArgument, checked_slug
+from glossary_backend.inputs import day_window
 from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics
 from quizzes.graphql.mutations import decode_id
 from quizzes.graphql.types import QuizAnalyticsType, QuizType
@@ -39,8 +40,10 @@ class StaffQuery:
         since: datetime.date | None = None,
         until: datetime.date | None = None,
     ) -> QuizAnalyticsType:
-        if since and until and since > until:
-            raise InvalidArgument("until", "must not be before since.")
+        try:
+            day_window(since, until)
+        except ValueError as error:
+            raise InvalidArgument("until", f"{error}.") from None
         try:
             quiz_obj = Quiz.objects.get(pk=decode_id(quiz, "Quiz", "quiz"))
         except (ValidationError, Quiz.DoesNotExist):

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from quizzes import admin as quiz_admin
 from quizzes.models import Question, Quiz, QuizAttempt
 from quizzes.services import attempt_submit
 from terms.models import Status
@@ -128,21 +129,114 @@ def quiz_change_data(quiz, status):
     return data
 
 
+UNPUBLISHABLE = (
+    "This quiz cannot be published as it is: see the questions marked below. New questions "
+    "get their choices on their own page, while the quiz is a draft."
+)
+
+
+def inline_errors(response):
+    """(non-form errors, {question position: errors on its row}) of the quiz page."""
+    [formset] = response.context["inline_admin_formsets"]
+    rows = {
+        form.cleaned_data.get("position"): [str(e) for e in form.errors.get("kind", [])]
+        + [str(e) for e in form.non_field_errors()]
+        for form in formset.formset.forms
+        if form.errors
+    }
+    return list(formset.formset.non_form_errors()), rows
+
+
 def test_quiz_with_an_invalid_question_cannot_be_published(editor_client, make_quiz):
-    """The quiz form refuses to publish while a question is malformed."""
+    """The quiz page refuses to publish while a question is malformed, and says which."""
     quiz = make_quiz(
         [(SINGLE, [True, False]), (SINGLE, [True, True])], slug="bad", status=Status.DRAFT
     )
     url = reverse("admin:quizzes_quiz_change", args=[quiz.pk])
     response = editor_client.post(url, quiz_change_data(quiz, "published"))
     assert response.status_code == 200
-    errors = response.context["adminform"].form.non_field_errors()
-    assert list(errors) == [
-        "This quiz cannot be published yet.",
-        "Question 2: A single choice question needs exactly one correct choice (it has 2).",
-    ]
+    assert inline_errors(response) == (
+        [UNPUBLISHABLE],
+        {2: ["A single choice question needs exactly one correct choice (it has 2)."]},
+    )
     quiz.refresh_from_db()
     assert quiz.status == Status.DRAFT
+
+
+def test_an_inline_kind_change_cannot_break_a_published_quiz(editor_client, make_quiz):
+    """Changing a question's kind on the quiz page is checked against the state the page
+    leaves: the quiz stays published and unchanged."""
+    quiz = make_quiz([(SINGLE, [True, False, False]), (SINGLE, [True, False])], slug="live")
+    before = list(quiz.questions.values_list("pk", "kind", "prompt"))
+    data = quiz_change_data(quiz, "published")
+    data["questions-0-kind"] = TRUE_FALSE
+    data["questions-1-prompt"] = "Edited meanwhile?"
+    response = editor_client.post(reverse("admin:quizzes_quiz_change", args=[quiz.pk]), data)
+    assert response.status_code == 200
+    assert inline_errors(response) == (
+        [UNPUBLISHABLE],
+        {1: ["A true/false question needs exactly two choices."]},
+    )
+    quiz.refresh_from_db()
+    assert quiz.status == Status.PUBLISHED
+    assert list(quiz.questions.values_list("pk", "kind", "prompt")) == before
+
+
+def test_removing_every_question_of_a_published_quiz_is_refused(editor_client, make_quiz):
+    """Deleting the questions inline would leave nothing to answer."""
+    quiz = make_quiz([(SINGLE, [True, False])], slug="live")
+    data = quiz_change_data(quiz, "published")
+    data["questions-0-DELETE"] = "on"
+    response = editor_client.post(reverse("admin:quizzes_quiz_change", args=[quiz.pk]), data)
+    assert response.status_code == 200
+    assert inline_errors(response) == (["The quiz has no questions."], {})
+    assert quiz.questions.count() == 1
+
+
+def test_a_question_page_cannot_break_a_published_quiz(editor_client, make_quiz):
+    """A question's own page checks its kind against its choices as the page leaves them."""
+    quiz = make_quiz([(SINGLE, [True, False, False])], slug="live")
+    question = quiz.questions.get()
+    data = {
+        "quiz": quiz.pk, "position": "1", "prompt": question.prompt, "kind": TRUE_FALSE,
+        "explanation": "", "choices-TOTAL_FORMS": "3", "choices-INITIAL_FORMS": "3",
+        "choices-MIN_NUM_FORMS": "2", "choices-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    for index, choice in enumerate(question.choices.all()):
+        data |= {
+            f"choices-{index}-id": choice.pk, f"choices-{index}-question": question.pk,
+            f"choices-{index}-position": choice.position, f"choices-{index}-text": choice.text,
+        }  # fmt: skip
+        if choice.is_correct:
+            data[f"choices-{index}-is_correct"] = "on"
+    url = reverse("admin:quizzes_question_change", args=[question.pk])
+    response = editor_client.post(url, data)
+    assert response.status_code == 200
+    [formset] = response.context["inline_admin_formsets"]
+    assert list(formset.formset.non_form_errors()) == [
+        "A true/false question needs exactly two choices."
+    ]
+    question.refresh_from_db()
+    assert question.kind == SINGLE
+
+
+def test_a_broken_final_state_is_refused_even_past_the_form(editor_client, make_quiz, monkeypatch):
+    """If the state a save leaves is unpublishable although the form passed (a change made
+    meanwhile), the save is rolled back and the editor is told why, not shown an error page."""
+    quiz = make_quiz([(SINGLE, [True, False, False])], slug="live")
+    monkeypatch.setattr(quiz_admin.QuestionInlineFormSet, "clean", lambda self: None)
+    data = quiz_change_data(quiz, "published")
+    data["questions-0-kind"] = TRUE_FALSE
+    data["title"] = "Renamed"
+    url = reverse("admin:quizzes_quiz_change", args=[quiz.pk])
+    response = editor_client.post(url, data, follow=True)
+    notes = [str(m) for m in response.context["messages"]]
+    assert notes == [
+        "Renamed: Question 1: A true/false question needs exactly two choices.",
+        "Nothing was saved.",
+    ]
+    quiz.refresh_from_db()
+    assert (quiz.title, quiz.questions.get().kind) == ("Live", SINGLE)
 
 
 def test_valid_quiz_is_published_from_the_form(editor_client, make_quiz):
@@ -162,7 +256,7 @@ def test_publish_action_refuses_invalid_quizzes(editor_client, make_quiz):
     empty = make_quiz([], slug="empty", status=Status.DRAFT)
     response = editor_client.post(
         reverse("admin:quizzes_quiz_changelist"),
-        {"action": "publish_quizzes", "_selected_action": [good.pk, empty.pk]},
+        {"action": "make_published", "_selected_action": [good.pk, empty.pk]},
         follow=True,
     )
     notes = [str(m) for m in response.context["messages"]]

@@ -43,7 +43,7 @@ def test_dashboard_window(graded, analyst_client):
     bad = analyst_client.get(dashboard_url(graded), {"since": "soon"})
     assert bad.status_code == 200
     assert bad.context["summary"].attempts == 5
-    assert b"Enter a valid date." in bad.content
+    assert b"Must be a day written YYYY-MM-DD." in bad.content
 
 
 def test_dashboard_of_a_quiz_without_attempts(make_quiz, analyst_client):

@@ -23,6 +23,9 @@ ATTEMPT_COLUMNS = [
 NOT_A_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 
 
+FULL_WIDTH_YEAR = "\uff12\uff10\uff12\uff16"
+
+
 def read(response) -> bytes:
     assert response.streaming
     return b"".join(response.streaming_content)
@@ -123,13 +126,34 @@ def test_window_and_chapter_filters(graded, analyst_client):
 
 
 @pytest.mark.parametrize(
+    ("params", "rows"),
+    [
+        ({"until": "9999-12-31"}, 5),
+        ({"since": "0001-01-01"}, 5),
+        ({"since": "0001-01-01", "until": "9999-12-31"}, 5),
+        ({"since": "9999-12-31"}, 0),
+    ],
+)
+def test_windows_at_the_ends_of_the_calendar(graded, analyst_client, params, rows):
+    """The first and the last day of the calendar are windows like any other."""
+    response = analyst_client.get("/exports/attempts.csv", params)
+    assert response.status_code == 200
+    assert len(parse_csv(read(response))) == rows
+
+
+@pytest.mark.parametrize(
     ("params", "errors"),
     [
-        ({"since": "yesterday"}, {"since": ["Enter a valid date."]}),
+        ({"since": "yesterday"}, {"since": ["Must be a day written YYYY-MM-DD."]}),
         ({"quiz": "nope"}, {"quiz": [NOT_A_CHOICE]}),
         ({"chapter": "nope"}, {"chapter": [NOT_A_CHOICE]}),
         ({"since": "2026-11-03", "until": "2026-11-01"}, {"until": ["Must not be before since."]}),
         ({"sinse": "2026-11-01"}, {"sinse": ["Unknown parameter."]}),
+        ({"since": "11/03/2026"}, {"since": ["Must be a day written YYYY-MM-DD."]}),
+        ({"since": "2026-W45-1"}, {"since": ["Must be a day written YYYY-MM-DD."]}),
+        ({"since": FULL_WIDTH_YEAR + "-11-01"}, {"since": ["Must be a day written YYYY-MM-DD."]}),
+        ({"since": "2026-02-30"}, {"since": ["Is not a day of the calendar."]}),
+        ({"since": ["2026-11-01", "2026-11-02"]}, {"since": ["Given more than once."]}),
     ],
 )  # fmt: skip
 def test_bad_parameters_are_400_naming_them(graded, analyst_client, params, errors):
@@ -210,9 +234,10 @@ def test_command_writes_to_stdout_and_files(graded, tmp_path, capsysbinary):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"since": "soon"}, "--since: Enter a valid date."),
+        ({"since": "soon"}, "--since: Must be a day written YYYY-MM-DD."),
         ({"quiz": "nope"}, "--quiz: Select a valid choice."),
         ({"since": "2026-11-03", "until": "2026-11-01"}, "--until: Must not be before since."),
+        ({"until": "12/31/9999"}, "--until: Must be a day written YYYY-MM-DD."),
     ],
 )
 def test_command_refuses_bad_arguments(graded, options, message):
