@@ -73,6 +73,7 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "glossary_backend.clients.client_address"
 
 # Benchmarks serve extra comparison views with ROOT_URLCONF=bench.urls.
 ROOT_URLCONF = env.str("ROOT_URLCONF", default="glossary_backend.urls")

@@ -15,19 +15,6 @@ from django.utils import timezone
 from quizzes.models import SubmissionCounter
 
 
-def client_address(request) -> str:
-    """The caller's address; behind TRUSTED_PROXY_COUNT proxies, the one they saw."""
-    hops = settings.TRUSTED_PROXY_COUNT
-    if hops:
-        forwarded = [
-            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        ]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= hops:
-            return forwarded[-hops][:64]
-    return request.META.get("REMOTE_ADDR", "")[:64]
-
-
 def _increment(address: str, window_seconds: int, window_start: datetime.datetime) -> int:
     table = SubmissionCounter._meta.db_table
     start = SubmissionCounter._meta.get_field("window_start").get_db_prep_value(

@@ -10,9 +10,10 @@ import strawberry
 import strawberry_django
 from graphql import GraphQLError
 
+from glossary_backend.clients import client_address
 from glossary_backend.graphql import parse_global_id, request_user
 from quizzes.graphql.types import QuizAttemptType
-from quizzes.ratelimit import client_address, submission_retry_after
+from quizzes.ratelimit import submission_retry_after
 from quizzes.selectors import attempt_with_results
 from quizzes.services import MAX_ANSWERS, AnswerInput, ErrorCode, attempt_submit, client_error
 
