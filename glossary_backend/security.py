@@ -17,7 +17,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, TooManyFieldsSent
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 from graphql import (
@@ -78,6 +78,18 @@ class GraphQLView(StrawberryGraphQLView):
             return self.error_response(
                 413, f"Request body is larger than {settings.GRAPHQL_MAX_BODY_BYTES} bytes."
             )
+        # GET carries the document and variables in the URL: the same bound as a body.
+        if len(request.META.get("QUERY_STRING", "")) > settings.GRAPHQL_MAX_BODY_BYTES:
+            return self.error_response(
+                414, f"The query string is longer than {settings.GRAPHQL_MAX_BODY_BYTES} bytes."
+            )
+        try:
+            request.GET  # noqa: B018  (parsed here so that Django's refusal is answered here)
+        except TooManyFieldsSent:
+            return self.error_response(
+                400,
+                f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query string parameters.",
+            )
         if request.method == "POST":
             try:
                 request.body.decode("utf-8")
@@ -91,9 +103,12 @@ class GraphQLView(StrawberryGraphQLView):
 
     @staticmethod
     def error_response(status: int, message: str) -> HttpResponse:
-        code = {413: "PAYLOAD_TOO_LARGE", 405: "METHOD_NOT_ALLOWED", 404: "NOT_FOUND"}.get(
-            status, "BAD_REQUEST"
-        )
+        code = {
+            413: "PAYLOAD_TOO_LARGE",
+            414: "URI_TOO_LONG",
+            405: "METHOD_NOT_ALLOWED",
+            404: "NOT_FOUND",
+        }.get(status, "BAD_REQUEST")
         return JsonResponse(
             {"errors": [{"message": message, "extensions": {"code": code}}]}, status=status
         )

@@ -37,6 +37,34 @@ def test_body_over_64_kib_is_413_before_parsing(client):
     assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+def test_get_over_64_kib_is_a_json_414(client):
+    """A query string as large as the largest body allowed is refused before it is parsed."""
+    variables = json.dumps({"x": "y" * 70_000})
+    response = client.get("/graphql", {"query": "{ __typename }", "variables": variables})
+    assert response.status_code == 414
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "The query string is longer than 65536 bytes.",
+                "extensions": {"code": "URI_TOO_LONG"},
+            }
+        ]
+    }
+
+
+def test_get_with_too_many_parameters_is_a_json_400(client, caplog):
+    """Django's limit on query string fields is answered as JSON, without a traceback."""
+    response = client.get("/graphql?" + "&".join(f"p{n}=1" for n in range(1001)))
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "message": "More than 1000 query string parameters.",
+            "extensions": {"code": "BAD_REQUEST"},
+        }
+    ]
+    assert "Traceback" not in caplog.text
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
