@@ -29,6 +29,8 @@ def test_ten_seconds_of_load(tmp_path):
     assert report["server_errors"] == 0, report
     assert report["failures"] == 0, report
     assert report["stored_exactly_once"], report
-    assert report["stored_attempts"] == report["accepted_keys"] > 0
+    assert report["accepted_keys"] > 0
+    # A submission in flight when the run stops is stored but never answered.
+    assert report["stored_attempts"] == report["accepted_keys"] + report["in_flight_at_stop"]
     assert report["rate_limited"] > 0  # one address, past 10 submissions a minute
     assert result.returncode == 0
