@@ -19,22 +19,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from graphql import (
-    FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
-    SelectionSetNode,
     get_named_type,
     get_nullable_type,
     get_operation_ast,
     is_abstract_type,
     is_list_type,
 )
+from graphql.execution.collect_fields import FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -92,68 +89,48 @@ def _declared_maximum(parent: GraphQLObjectType, name: str, field: GraphQLField,
 
 
 class CostEstimator:
-    """The cost of selections of one operation, under given variables.
+    """The cost of one operation under given variables.
 
-    Costs are memoised per (selection set, type): a fragment spread many times, or
-    fragments that spread each other, are walked once each, so a hostile document
-    costs the walk no more than its size.
+    Fields are collected as execution collects them (graphql-core's collect_fields):
+    fragments expanded, fields of the same response key merged, @skip and @include
+    applied. Costs are memoised per merged selection and type, so fragments that spread
+    each other many times over cost the walk no more than the document's size.
+    Introspection's meta fields (__schema, __type) count once: what they return is
+    bounded by the schema, and an operation asks for __schema at most once
+    (glossary_backend.security.OperationShapeLimits).
     """
 
-    def __init__(self, schema: GraphQLSchema, fragments: dict, variables: VariableValues):
+    def __init__(self, schema: GraphQLSchema, document, operation, variables: VariableValues):
         self.schema = schema
-        self.fragments = fragments
+        self.operation = operation
         self.variables = variables
+        self.fragments = {
+            definition.name.value: FragmentDetails(definition)
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
         self.memo: dict[tuple, int] = {}
 
-    def selection_cost(
-        self, selection_set: SelectionSetNode, parent: GraphQLNamedType, page_size=None
-    ) -> int:
-        if is_abstract_type(parent):
-            # An object is of one concrete type: the costliest of them bounds it.
-            return max(
-                (
-                    self._object_cost(selection_set, possible, page_size)
-                    for possible in self.schema.get_possible_types(parent)
-                ),
-                default=0,
-            )
-        return self._object_cost(selection_set, parent, page_size)
+    def cost(self) -> int:
+        root = self.schema.get_root_type(self.operation.operation)
+        grouped = collect_fields(
+            self.schema, self.fragments, self.variables, root, self.operation
+        ).grouped_field_set
+        return self._grouped_cost(grouped, root, None)
 
-    def _applies(self, type_condition, object_type: GraphQLObjectType) -> bool:
-        if type_condition is None:
-            return True
-        condition = self.schema.get_type(type_condition.name.value)
-        if condition is object_type:
-            return True
-        return is_abstract_type(condition) and self.schema.is_sub_type(condition, object_type)
+    def _grouped_cost(self, grouped, parent: GraphQLObjectType, page_size) -> int:
+        return sum(self._field_cost(details, parent, page_size) for details in grouped.values())
 
-    def _object_cost(self, selection_set, object_type: GraphQLObjectType, page_size) -> int:
-        key = (id(selection_set), object_type.name, page_size)
-        if key in self.memo:
-            return self.memo[key]
-        total = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                total += self._field_cost(selection, object_type, page_size)
-            elif isinstance(selection, InlineFragmentNode):
-                if self._applies(selection.type_condition, object_type):
-                    total += self._object_cost(selection.selection_set, object_type, page_size)
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None and self._applies(fragment.type_condition, object_type):
-                    total += self._object_cost(fragment.selection_set, object_type, page_size)
-        self.memo[key] = total
-        return total
-
-    def _field_cost(self, node: FieldNode, parent: GraphQLObjectType, page_size) -> int:
+    def _field_cost(self, details, parent: GraphQLObjectType, page_size) -> int:
+        node = details[0].node
         name = node.name.value
         field = parent.fields.get(name)
-        if field is None or node.selection_set is None:
+        if field is None or not any(detail.node.selection_set for detail in details):
             return 1  # a leaf, __typename, or introspection's meta fields
         arguments = get_argument_values(field, node, self.variables) if field.args else {}
         named = get_named_type(field.type)
         if _is_connection(named):
-            return 1 + self.selection_cost(node.selection_set, named, _page_size(arguments))
+            return 1 + self._selection_cost(details, named, _page_size(arguments))
         items = 1
         if is_list_type(get_nullable_type(field.type)):
             if name == "edges" and page_size is not None:
@@ -161,7 +138,32 @@ class CostEstimator:
             else:
                 declared = _declared_maximum(parent, name, field, arguments)
                 items = MAX_PAGE_SIZE if declared is None else declared
-        return 1 + items * self.selection_cost(node.selection_set, named)
+        return 1 + items * self._selection_cost(details, named, None)
+
+    def _selection_cost(self, details, named: GraphQLNamedType, page_size) -> int:
+        key = (tuple(id(detail.node) for detail in details), named.name, page_size)
+        if key not in self.memo:
+            # An object is of one concrete type: the costliest of them bounds it.
+            possible = self.schema.get_possible_types(named) if is_abstract_type(named) else [named]
+            self.memo[key] = max(
+                (
+                    self._grouped_cost(
+                        collect_subfields(
+                            self.schema,
+                            self.fragments,
+                            self.variables,
+                            self.operation,
+                            object_type,
+                            details,
+                        ).grouped_field_set,
+                        object_type,
+                        page_size,
+                    )
+                    for object_type in possible
+                ),
+                default=0,
+            )
+        return self.memo[key]
 
 
 def _page_size(arguments: dict) -> int:
@@ -181,21 +183,21 @@ def _page_size(arguments: dict) -> int:
 
 
 def operation_cost(schema: GraphQLSchema, document, operation_name, variables) -> int | None:
-    """The cost of the operation to run; None when there is no single operation to run
-    or its variables are invalid (execution then reports the problem itself)."""
+    """The cost of the operation to run; None when its variables are invalid (execution
+    then reports the problem itself). Raises InvalidArgument for bad page arguments and
+    a coded error when the document's operation cannot be told."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
-        return None
+        raise GraphQLError(
+            f"No operation named {operation_name!r} in the document."
+            if operation_name
+            else "The document has several operations: name the one to run (operationName).",
+            extensions={"code": "BAD_USER_INPUT", "argument": "operationName"},
+        )
     values = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if not isinstance(values, VariableValues):
         return None
-    fragments = {
-        definition.name.value: definition
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
-    root = schema.get_root_type(operation.operation)
-    return CostEstimator(schema, fragments, values).selection_cost(operation.selection_set, root)
+    return CostEstimator(schema, document, operation, values).cost()
 
 
 class OperationCost(SchemaExtension):
@@ -208,10 +210,12 @@ class OperationCost(SchemaExtension):
     def on_execute(self):
         context = self.execution_context
         if context.graphql_document is not None:
+            # The name the client gave: strawberry's `operation_name` falls back to the
+            # first operation's, where the spec requires an error for several.
             self.cost = operation_cost(
                 context.schema._schema,
                 context.graphql_document,
-                context.operation_name,
+                context._provided_operation_name,
                 context.variables,
             )
             if self.cost is not None and self.cost > settings.GRAPHQL_MAX_COST:

@@ -9,7 +9,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.schema.types.base_scalars import wrap_parser
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.types.scalar import ScalarDefinition
 
 from glossary_backend.inputs import parse_day, parse_moment
@@ -58,12 +58,26 @@ def checked_slug(slug: str, argument: str = "slug") -> str:
     return slug
 
 
+def _scalar_parser(parse, type_name: str):
+    """`parse` as a scalar's input parser: its ValueError is the client's error."""
+
+    def parse_value(value):
+        if not isinstance(value, str):
+            raise StrawberryInputCoercionError(f"A {type_name} is written as a string.")
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise StrawberryInputCoercionError(f"A {type_name} {error}.") from None
+
+    return parse_value
+
+
 DAY = ScalarDefinition(
     name="Date",
     description="A day, written YYYY-MM-DD.",
     specified_by_url=None,
     serialize=methodcaller("isoformat"),
-    parse_value=wrap_parser(parse_day, "Date"),
+    parse_value=_scalar_parser(parse_day, "Date"),
     parse_literal=None,
     origin=datetime.date,
 )
@@ -73,7 +87,7 @@ MOMENT = ScalarDefinition(
     "(2026-11-27T10:00:00Z); answers are in UTC.",
     specified_by_url=None,
     serialize=methodcaller("isoformat"),
-    parse_value=wrap_parser(parse_moment, "DateTime"),
+    parse_value=_scalar_parser(parse_moment, "DateTime"),
     parse_literal=None,
     origin=datetime.datetime,
 )
@@ -108,7 +122,9 @@ def parse_global_id(value: str) -> tuple[str, int]:
     except (ValueError, TypeError):
         raise ValueError("not a global ID") from None
     number = _canonical_number(node_id, MAX_DATABASE_ID)
-    if not type_name or number is None or number == 0:
+    # Written exactly as the API writes it: base64 also decodes around stray spaces,
+    # line breaks and extra padding.
+    if not type_name or not number or relay.to_base64(type_name, number) != value:
         raise ValueError("not a global ID")
     return type_name, number
 
@@ -120,6 +136,6 @@ def parse_cursor(value: str, argument: str) -> int:
     except (ValueError, TypeError):
         prefix, offset = None, ""
     number = _canonical_number(offset, MAX_CURSOR_OFFSET)
-    if prefix != relay.types.PREFIX or number is None:
+    if prefix != relay.types.PREFIX or number is None or relay.to_base64(prefix, number) != value:
         raise InvalidArgument(argument, "is not a cursor of this list.")
     return number

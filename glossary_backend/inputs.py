@@ -7,9 +7,12 @@
   later (an offset applied at the ends of the calendar).
 - Windows of days (`day_window`): `since` and `until` both included, `until` not before
   `since`, either open; the end of 9999-12-31 is the end of time.
-- Stored text (`text_problem`): no control characters but tab and line breaks, no
+- Text in requests (`unsafe_text`): no control characters but tab and line breaks, no
   unpaired surrogates (PostgreSQL cannot store them, and search marks matches with
-  control characters), and a bounded length.
+  control characters).
+- Stored text (`text_problem`): that, no invisible characters either (a name with a
+  zero-width space looks like another and files under an initial no index shows), no
+  line breaks in single-line fields, and a bounded length.
 
 GraphQL's Date and DateTime scalars, the export query strings, the management commands
 and the models all call these.
@@ -76,10 +79,29 @@ def unsafe_text(value: str) -> bool:
     )
 
 
-def text_problem(value: str, max_length: int = MAX_TEXT_LENGTH) -> str | None:
-    """Why `value` may not be stored as text; None when it may."""
-    if unsafe_text(value):
-        return "must not contain control characters (tab and line breaks aside)"
+# Invisible or meaningless in stored text: format characters (zero-width space, byte
+# order mark, bidirectional overrides, tags), private use, noncharacters, and the
+# Unicode line and paragraph separators. The two joiners stay: emoji sequences and
+# Persian need them. Unassigned code points stay too: this Python's Unicode may be
+# older than the text.
+INVISIBLE = {"Cf", "Co", "Zl", "Zp"}
+JOINERS = {"\u200c", "\u200d"}
+
+
+def _invisible(char: str) -> bool:
+    code = ord(char)
+    noncharacter = 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+    return noncharacter or (unicodedata.category(char) in INVISIBLE and char not in JOINERS)
+
+
+def text_problem(value: str, max_length: int = MAX_TEXT_LENGTH, *, multiline=True) -> str | None:
+    """Why `value` may not be stored as text; None when it may. Single-line text (names,
+    titles, slugs) takes no tab or line break either."""
+    if unsafe_text(value) or (not multiline and any(char in "\t\n\r" for char in value)):
+        allowed = "tab and line breaks aside" if multiline else "on one line"
+        return f"must not contain control characters ({allowed})"
+    if any(_invisible(char) for char in value):
+        return "must not contain invisible characters (zero-width spaces, direction marks...)"
     if len(value) > max_length:
         return f"must be at most {max_length} characters (it has {len(value)})"
     return None

@@ -32,6 +32,7 @@ from graphql import (
     SelectionSetNode,
     StringValueNode,
     ValidationRule,
+    VariableDefinitionNode,
     validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -84,12 +85,15 @@ class GraphQLView(StrawberryGraphQLView):
                 414, f"The query string is longer than {settings.GRAPHQL_MAX_BODY_BYTES} bytes."
             )
         try:
-            request.GET  # noqa: B018  (parsed here so that Django's refusal is answered here)
+            repeated = sorted(name for name, values in request.GET.lists() if len(values) > 1)
         except TooManyFieldsSent:
             return self.error_response(
                 400,
                 f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query string parameters.",
             )
+        if repeated:
+            # As in the exports: a parameter given twice is a mistake, not a choice.
+            return self.error_response(400, f"Given more than once: {', '.join(repeated)}.")
         if request.method == "POST":
             try:
                 request.body.decode("utf-8")
@@ -118,6 +122,11 @@ class GraphQLView(StrawberryGraphQLView):
             value = json.loads(data)
         except RecursionError:
             raise HTTPException(400, "JSON is nested too deeply.") from None
+        except json.JSONDecodeError:
+            raise  # strawberry answers it
+        except ValueError:
+            # A number of more digits than Python converts (4,300).
+            raise HTTPException(400, "JSON numbers have at most 4300 digits.") from None
         if not isinstance(value, dict):
             # Covers bodies that are strings, numbers, null, and batches (lists).
             raise HTTPException(400, "Expected a JSON object.")
@@ -175,6 +184,7 @@ class _DocumentShape:
         }
         self.depths: dict[int, int] = {}
         self.aliases: dict[int, int] = {}
+        self.schema_fields: dict[int, int] = {}
 
     def _children(self, selection_set: SelectionSetNode):
         """(field, selection set below it or None) for every field, through fragments."""
@@ -209,9 +219,22 @@ class _DocumentShape:
             )
         return self.aliases[key]
 
+    def schema_field_count(self, selection_set: SelectionSetNode) -> int:
+        """How many times __schema is asked for, through fragments and aliases."""
+        key = id(selection_set)
+        if key not in self.schema_fields:
+            self.schema_fields[key] = 0
+            self.schema_fields[key] = sum(
+                (field is not None and field.name.value == "__schema")
+                + (0 if below is None else self.schema_field_count(below))
+                for field, below in self._children(selection_set)
+            )
+        return self.schema_fields[key]
+
 
 class OperationShapeLimits(ValidationRule):
-    """GRAPHQL_MAX_DEPTH and GRAPHQL_MAX_ALIASES per operation, in linear time."""
+    """GRAPHQL_MAX_DEPTH and GRAPHQL_MAX_ALIASES per operation, in linear time; __schema
+    at most once (what it returns is bounded by the schema, so the cost counts it once)."""
 
     def enter_document(self, node: DocumentNode, *_args):
         shape = _DocumentShape(node)
@@ -226,6 +249,10 @@ class OperationShapeLimits(ValidationRule):
                         definition,
                     )
                 )
+            if shape.schema_field_count(definition.selection_set) > 1:
+                self.report_error(
+                    GraphQLError("An operation may ask for __schema once.", definition)
+                )
             aliases = shape.alias_count(definition.selection_set)
             if aliases > settings.GRAPHQL_MAX_ALIASES:
                 self.report_error(
@@ -234,6 +261,29 @@ class OperationShapeLimits(ValidationRule):
                         definition,
                     )
                 )
+
+
+# Longer than any Int or Float the schema takes: Python would refuse to convert past
+# 4,300 digits, in the middle of execution.
+MAX_NUMBER_LITERAL = 40
+
+
+class NoOversizedNumberLiterals(ValidationRule):
+    def enter_int_value(self, node, *_args):
+        self._check(node)
+
+    def enter_float_value(self, node, *_args):
+        self._check(node)
+
+    def _check(self, node):
+        if len(node.value) > MAX_NUMBER_LITERAL:
+            self.report_error(
+                GraphQLError(
+                    f"Number literals have at most {MAX_NUMBER_LITERAL} characters.",
+                    node,
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+            )
 
 
 class NoUnsafeTextInLiterals(ValidationRule):
@@ -258,7 +308,6 @@ def validation_rules(introspection: bool) -> tuple[type[ValidationRule], ...]:
     rules = [
         OperationShapeLimits,
         OneSubmissionPerOperation,
-        NoUnsafeTextInLiterals,
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
@@ -271,8 +320,16 @@ def suggestions_hidden() -> bool:
     return not settings.GRAPHQL_INTROSPECTION
 
 
+# Checked before GraphQL's own rules, which convert literals as they go: an integer of
+# thousands of digits would stop them with an exception instead of an error.
+LITERAL_RULES = (NoOversizedNumberLiterals, NoUnsafeTextInLiterals)
+
+
 @lru_cache(maxsize=128)
 def _validate(schema, document, rules, hide_suggestions: bool) -> list[GraphQLError]:
+    errors = validate(schema, document, LITERAL_RULES)
+    if errors:
+        return errors
     # Strawberry's own rules, as its validate_document adds them.
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
     return validate(schema, document, rules, hide_suggestions=hide_suggestions)
@@ -364,6 +421,10 @@ class ErrorPolicy(MaskErrors):
     def code_for(error: GraphQLError) -> str:
         if isinstance(error.original_error, PermissionDenied):
             return "FORBIDDEN"
+        if error.nodes and isinstance(error.nodes[0], VariableDefinitionNode):
+            # A variable's value that its type refuses (a bad date, an unknown enum value).
+            error.extensions["argument"] = error.nodes[0].variable.name.value
+            return "BAD_USER_INPUT"
         if isinstance(error, GraphQLSyntaxError):
             return "GRAPHQL_PARSE_FAILED"
         if error.path is None:

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -58,7 +59,17 @@ class CheckedSaveAdmin(admin.ModelAdmin):
     the reasons and saves nothing (the admin's transaction is rolled back).
 
     The forms check that state before saving; this catches what changed meanwhile.
+    A crafted action request naming rows that cannot exist is an error message, not a 500.
     """
+
+    def response_action(self, request, queryset):
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                self.opts.pk.to_python(value)
+        except ValidationError:
+            self.message_user(request, "The selection is not of this list.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

@@ -61,7 +61,8 @@ class StoredTextRules(models.Model):
             if field.name in errors or (exclude and field.name in exclude):
                 continue
             value = getattr(self, field.attname)
-            problem = isinstance(value, str) and text_problem(value)
+            multiline = isinstance(field, models.TextField)
+            problem = isinstance(value, str) and text_problem(value, multiline=multiline)
             if problem:
                 errors[field.name] = [
                     ValidationError(f"{problem[0].upper()}{problem[1:]}.", code="invalid_text")

@@ -174,3 +174,17 @@ def test_only_analysts_filter_and_sort_by_miss_rate(
     )
     columns = response.context_data["cl"].list_display
     assert "miss_rate_display" in columns
+
+
+@pytest.mark.parametrize("selected", ["abc", "1.5", ""])
+def test_a_crafted_selection_is_an_error_message(one_of_everything, editor_client, selected):
+    """Row ids that cannot exist are refused with a message, and nothing changes."""
+    before = snapshot()
+    response = editor_client.post(
+        reverse("admin:quizzes_quiz_changelist"),
+        {"action": "make_published", "_selected_action": [selected], "index": 0},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "The selection is not of this list." in [str(m) for m in response.context["messages"]]
+    assert snapshot() == before

@@ -139,3 +139,66 @@ def test_every_list_of_objects_declares_its_maximum():
                 if _declared_maximum(graphql_type, name, field, arguments) is None:
                     undeclared.append(f"{graphql_type.name}.{name}")
     assert undeclared == []
+
+
+def test_fields_merged_by_graphql_count_once(seed, graphql):
+    """The same field asked through several fragments is one field of the answer."""
+    fragments = " ".join(
+        f"fragment F{level} on Term {{ ...F{level - 1} ...F{level - 1} }}" for level in range(1, 11)
+    )
+    query = f'{{ term(slug: "lora") {{ ...F10 }} }} fragment F0 on Term {{ name }} {fragments}'
+    assert graphql(query) == {"data": {"term": {"name": "LoRA"}}, "extensions": {"cost": 2}}
+
+
+def test_skipped_fields_cost_nothing(seed, graphql):
+    query = (
+        'query($all: Boolean!) { term(slug: "lora") { '
+        "name relatedTerms @include(if: $all) { slug } } }"
+    )
+    assert graphql(query, {"all": False})["extensions"] == {"cost": 2}
+    assert graphql(query, {"all": True})["extensions"] == {"cost": 53}
+
+
+def test_several_operations_need_a_name(seed, graphql):
+    """Which operation runs is the client's to say, as the spec has it."""
+    result = graphql("query A { __typename } query B { __typename }", expect_errors=True)
+    assert result["errors"] == [
+        {
+            "message": "The document has several operations: name the one to run (operationName).",
+            "extensions": {"code": "BAD_USER_INPUT", "argument": "operationName"},
+        }
+    ]
+
+
+def test_introspection_asks_for_the_schema_once(graphql, settings):
+    """__schema is bounded by the schema, so it counts once; aliases cannot repeat it."""
+    settings.GRAPHQL_INTROSPECTION = True
+    single = graphql("{ __schema { types { name fields { name } } } }")
+    assert single["extensions"] == {"cost": 1}
+    repeated = "{ a: __schema { types { name } } b: __schema { types { name } } }"
+    result = graphql(repeated, expect_errors=True)
+    assert [error["message"] for error in result["errors"]] == [
+        "An operation may ask for __schema once."
+    ]
+
+
+def test_numbers_longer_than_any_int_are_refused(seed, client, graphql):
+    """A literal of thousands of digits is an error, not a crash; so is a JSON number."""
+    result = graphql(f"{{ terms(first: 1{'0' * 5000}) {{ totalCount }} }}", expect_errors=True)
+    assert result["errors"] == [
+        {
+            "message": "Number literals have at most 40 characters.",
+            "locations": [{"line": 1, "column": 16}],
+            "extensions": {"code": "BAD_USER_INPUT"},
+        }
+    ]
+    body = '{"query": "{ __typename }", "variables": {"a": 1%s}}' % ("0" * 4300)
+    response = client.post("/graphql", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "JSON numbers have at most 4300 digits."
+
+
+def test_a_get_parameter_given_twice_is_refused(client):
+    response = client.get("/graphql?query={__typename}&query={__typename}")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "Given more than once: query."

@@ -21,11 +21,14 @@ class TermFilter:
         return TermQuerySet.in_chapter_q(checked_slug(value, "filters.chapter"))
 
     @strawberry_django.filter_field(
-        description='Initial of the A-Z index: one letter, or "#" for names starting with a digit.'
+        description='Initial of the A-Z index, as `letters` lists it: one character, "#" for '
+        "names starting with a digit."
     )
     def letter(self, value: str, prefix: str) -> Q:
-        if len(value) != 1 or not (value.isalpha() or value == "#"):
-            raise InvalidArgument("filters.letter", 'must be one letter or "#".')
+        if len(value) != 1 or value.isspace() or value.isdigit():
+            raise InvalidArgument(
+                "filters.letter", 'must be one character of the index ("#" for digits).'
+            )
         return TermQuerySet.with_initial_q(value)
 
     @strawberry_django.filter_field(

@@ -305,11 +305,28 @@ def test_updated_since_filter(seed, graphql):
     assert names(result) == ["Epoch"]
 
 
+LETTER_MESSAGE = 'filters.letter: must be one character of the index ("#" for digits).'
+
+
+def test_every_initial_the_index_lists_can_be_filtered_on(db, graphql, make_chapter, make_term):
+    """Names starting with an accent, a sign or an emoji are reached through their letter."""
+    chapter = make_chapter()
+    for name in ["Éclair", "?Query", "\U0001f642 Smile", "42 Answer"]:
+        make_term(chapter, name, slug=f"term-{len(name)}-{ord(name[0])}")
+    index = graphql('{ chapter(slug: "chapter") { letters { letter count } } }')
+    letters = [entry["letter"] for entry in index["data"]["chapter"]["letters"]]
+    assert sorted(letters) == sorted(["#", "?", "É", "\U0001f642"])
+    for letter in letters:
+        result = graphql(TERM_NAMES, {"filters": {"letter": letter}})
+        assert len(names(result)) == 1, letter
+
+
 @pytest.mark.parametrize(
     ("filters", "message"),
     [
-        ({"letter": "ab"}, 'filters.letter: must be one letter or "#".'),
-        ({"letter": "?"}, 'filters.letter: must be one letter or "#".'),
+        ({"letter": "ab"}, LETTER_MESSAGE),
+        ({"letter": " "}, LETTER_MESSAGE),
+        ({"letter": "7"}, LETTER_MESSAGE),
         ({"text": "x" * 201}, "filters.text: must be at most 200 characters."),
     ],
 )
