@@ -94,6 +94,9 @@ FROM generate_series(1, 1000) AS question, generate_series(1, 4) AS c
 WHERE c <= 2 OR (question - 1) %% 20 + 1 NOT IN (7, 14);
 """
 
+# Scored in SQL as quizzes.scoring scores (tests/quizzes/test_scoring.py proves it on a
+# sample): a question is right when the picked choices are exactly the correct ones, which
+# here is "knows and did not skip"; the percentage is score / 20 x 100, passed at 70.
 SIZE_L = """
 SELECT setseed(0.42);
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from quizzes.models import AttemptAnswer, AttemptAnswerChoice, Question, Quiz, QuizAttempt
 from quizzes.rollups import AnswerFact, AttemptFact, rollups_add
+from quizzes.scoring import attempt_score, question_correct
 from quizzes.services import AnswerInput, answers_fingerprint
 
 BATCH_ATTEMPTS = 2000
@@ -135,10 +136,10 @@ def attempts_generate(
             skill = rng.gauss(0, 1)
             picks = [_pick(profile, skill, rng) for profile in profiles]
             results = [
-                picked == sorted(p.correct) for picked, p in zip(picks, profiles, strict=True)
+                question_correct(picked, p.correct)
+                for picked, p in zip(picks, profiles, strict=True)
             ]
-            score = sum(results)
-            percentage = round(100 * score / len(profiles), 2)
+            scored = attempt_score(results, pass_percentage=quiz.pass_percentage)
             duration = datetime.timedelta(seconds=round(rng.lognormvariate(5.3, 0.5)))
             submitted = start + datetime.timedelta(seconds=rng.randrange(SPREAD_DAYS * 86400))
             fingerprint = answers_fingerprint(
@@ -153,8 +154,8 @@ def attempts_generate(
                     attempt_id, quiz.pk, f"learner-{rng.randrange(learners)}",
                     f"{key_prefix}{written + offset}", fingerprint,
                     _adapt("started_at", submitted - duration), _adapt("submitted_at", submitted),
-                    _adapt("duration", duration), score, len(profiles), percentage,
-                    percentage >= quiz.pass_percentage,
+                    _adapt("duration", duration), scored.score, scored.max_score,
+                    scored.percentage, scored.passed,
                 )
             )  # fmt: skip
             for profile, picked, correct in zip(profiles, picks, results, strict=True):
@@ -165,9 +166,9 @@ def attempts_generate(
                 AttemptFact(
                     quiz_id=quiz.pk,
                     submitted_at=submitted,
-                    score=score,
-                    percentage=percentage,
-                    passed=percentage >= quiz.pass_percentage,
+                    score=scored.score,
+                    percentage=scored.percentage,
+                    passed=scored.passed,
                     duration=duration,
                     answers=tuple(
                         AnswerFact(profile.question_id, correct, tuple(picked))

@@ -28,6 +28,7 @@ from quizzes.models import (
     question_shape_errors,
 )
 from quizzes.rollups import AnswerFact, AttemptFact, rollups_add
+from quizzes.scoring import attempt_score, question_correct
 from terms.models import Chapter, Status, Term
 from terms.services import content_set_status
 
@@ -164,12 +165,13 @@ def _validate_answers(answers: list[AnswerInput], questions: dict[int, Question]
 def _store_attempt(identity, questions, answers, fingerprint, started_at, now, quiz, user):
     selected = {answer.question_id: set(answer.choice_ids) for answer in answers}
     results = {
-        question.pk: selected.get(question.pk, set())
-        == {choice.pk for choice in question.choices.all() if choice.is_correct}
+        question.pk: question_correct(
+            selected.get(question.pk, ()),
+            (choice.pk for choice in question.choices.all() if choice.is_correct),
+        )
         for question in questions.values()
     }
-    score, max_score = sum(results.values()), len(questions)
-    percentage = round(100 * score / max_score, 2) if max_score else 0.0
+    scored = attempt_score(results.values(), pass_percentage=quiz.pass_percentage)
     attempt = QuizAttempt.objects.create(
         **identity,
         user=user if user is not None and user.is_authenticated else None,
@@ -177,10 +179,10 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
         started_at=started_at,
         submitted_at=now,
         duration=now - started_at if started_at is not None and started_at <= now else None,
-        score=score,
-        max_score=max_score,
-        percentage=percentage,
-        passed=percentage >= quiz.pass_percentage,
+        score=scored.score,
+        max_score=scored.max_score,
+        percentage=scored.percentage,
+        passed=scored.passed,
     )
     stored = AttemptAnswer.objects.bulk_create(
         AttemptAnswer(attempt=attempt, question_id=question_id, is_correct=correct)
@@ -196,9 +198,9 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
             AttemptFact(
                 quiz_id=quiz.pk,
                 submitted_at=attempt.submitted_at,
-                score=score,
-                percentage=percentage,
-                passed=attempt.passed,
+                score=scored.score,
+                percentage=scored.percentage,
+                passed=scored.passed,
                 duration=attempt.duration,
                 answers=tuple(
                     AnswerFact(question_id, correct, tuple(sorted(selected.get(question_id, ()))))
