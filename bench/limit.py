@@ -12,8 +12,8 @@ from django.db.models.functions import Lower
 from django.http import HttpResponse
 from strawberry.relay import to_base64
 
+from analytics.statistics import ANALYTICS_PERMISSION, quiz_analytics
 from bench.data import first_choice_answers
-from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics
 from quizzes.models import Choice, Question, Quiz
 from quizzes.ratelimit import client_address, submission_retry_after
 from quizzes.selectors import attempt_with_results

@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
+from analytics.views import export
 from glossary_backend.schema import schema
 from glossary_backend.security import GraphQLView
-from quizzes.views import export
 
 admin.site.site_header = "Glossary administration"
 admin.site.site_title = "Glossary admin"

@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from quizzes.listeners import AttemptChange, attempts_changed
 from quizzes.models import AttemptAnswer, AttemptAnswerChoice, Question, Quiz, QuizAttempt
-from quizzes.rollups import AnswerFact, AttemptFact, rollups_add
 from quizzes.scoring import attempt_score, question_correct
 from quizzes.services import AnswerInput, answers_fingerprint
 
@@ -129,7 +129,7 @@ def attempts_generate(
     written = 0
     while written < count:
         size = min(BATCH_ATTEMPTS, count - written)
-        attempt_rows, answer_rows, choice_rows, facts = [], [], [], []
+        attempt_rows, answer_rows, choice_rows = [], [], []
         attempt_ids = _reserve_ids(QuizAttempt, size)
         answer_ids = iter(_reserve_ids(AttemptAnswer, size * len(profiles)))
         for offset, attempt_id in enumerate(attempt_ids):
@@ -162,20 +162,6 @@ def attempts_generate(
                 answer_id = next(answer_ids)
                 answer_rows.append((answer_id, attempt_id, profile.question_id, correct))
                 choice_rows.extend((answer_id, choice_id) for choice_id in picked)
-            facts.append(
-                AttemptFact(
-                    quiz_id=quiz.pk,
-                    submitted_at=submitted,
-                    score=scored.score,
-                    percentage=scored.percentage,
-                    passed=scored.passed,
-                    duration=duration,
-                    answers=tuple(
-                        AnswerFact(profile.question_id, correct, tuple(picked))
-                        for profile, picked, correct in zip(profiles, picks, results, strict=True)
-                    ),
-                )
-            )
         with transaction.atomic():
             _write(
                 QuizAttempt,
@@ -188,7 +174,7 @@ def attempts_generate(
             )  # fmt: skip
             _write(AttemptAnswer, ["id", "attempt_id", "question_id", "is_correct"], answer_rows)
             _write(AttemptAnswerChoice, ["answer_id", "choice_id"], choice_rows)
-            rollups_add(facts)
+            attempts_changed(attempt_ids, AttemptChange.STORED)
         written += size
         if on_batch is not None:
             on_batch(size)

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from quizzes.listeners import AttemptChange, attempts_changed
 from quizzes.models import (
     AttemptAnswer,
     AttemptAnswerChoice,
@@ -27,7 +28,6 @@ from quizzes.models import (
     QuizAttempt,
     question_shape_errors,
 )
-from quizzes.rollups import AnswerFact, AttemptFact, rollups_add
 from quizzes.scoring import attempt_score, question_correct
 from terms.models import Chapter, Status, Term
 from terms.services import content_set_status
@@ -193,23 +193,27 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
         for answer in stored
         for choice_id in sorted(selected.get(answer.question_id, ()))
     )
-    rollups_add(
-        [
-            AttemptFact(
-                quiz_id=quiz.pk,
-                submitted_at=attempt.submitted_at,
-                score=scored.score,
-                percentage=scored.percentage,
-                passed=scored.passed,
-                duration=attempt.duration,
-                answers=tuple(
-                    AnswerFact(question_id, correct, tuple(sorted(selected.get(question_id, ()))))
-                    for question_id, correct in results.items()
-                ),
-            )
-        ]
-    )
+    attempts_changed([attempt.pk], AttemptChange.STORED)
     return attempt
+
+
+DELETE_BATCH = 500
+
+
+def attempts_delete(*, queryset) -> int:
+    """Delete the attempts of `queryset`, with their answers; returns how many.
+
+    Attempts are history: this is for erasure and clean-up, not editing. The listeners
+    (the analytics roll-ups) hear of each batch before it goes, in the same
+    transaction, so what they derive stays exact; all or nothing.
+    """
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    with transaction.atomic():
+        for start in range(0, len(ids), DELETE_BATCH):
+            batch = ids[start : start + DELETE_BATCH]
+            attempts_changed(batch, AttemptChange.DELETING)
+            QuizAttempt.objects.filter(pk__in=batch).delete()
+    return len(ids)
 
 
 def _replay(existing: QuizAttempt, fingerprint: str) -> QuizAttempt:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from glossary_backend.admin_extensions import ExtensibleModelAdmin
 from terms.models import Chapter, Status, Term
 from terms.services import content_set_status
 
@@ -40,7 +41,7 @@ archive = _status_action(Status.ARCHIVED, "archived")
 
 
 @admin.register(Chapter)
-class ChapterAdmin(admin.ModelAdmin):
+class ChapterAdmin(ExtensibleModelAdmin):
     list_display = [
         "title",
         "position",
@@ -113,7 +114,7 @@ class TermAdminForm(forms.ModelForm):
 
 
 @admin.register(Term)
-class TermAdmin(admin.ModelAdmin):
+class TermAdmin(ExtensibleModelAdmin):
     form = TermAdminForm
     list_display = ["name", "abbreviation", "chapter", "status", "updated_at"]
     list_select_related = ["chapter"]

@@ -7,7 +7,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from quizzes.models import AttemptAnswer, QuestionDay, Quiz, QuizAttempt, QuizDay
+from analytics.models import QuestionDay, QuizDay
+from quizzes.models import AttemptAnswer, Quiz, QuizAttempt
 from tests.conftest import QUIZ_FIXTURE, SEED_FIXTURE
 from tests.quizzes.conftest import gid
 from tests.quizzes.test_submit import SUBMIT

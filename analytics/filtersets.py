@@ -6,7 +6,7 @@ The predicates are the models' QuerySet methods, the same the GraphQL layer uses
 import django_filters
 from django import forms
 
-from quizzes.exports import export_chunks
+from analytics.exports import export_chunks
 from quizzes.models import Quiz, QuizAttempt
 from terms.models import Chapter
 

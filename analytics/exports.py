@@ -30,7 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Concat
 
-from quizzes.analytics import quiz_analytics
+from analytics.statistics import quiz_analytics
 from quizzes.models import AttemptAnswer, AttemptAnswerChoice, Quiz
 
 CHUNK_ROWS = 2000

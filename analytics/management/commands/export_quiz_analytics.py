@@ -4,8 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from quizzes.exports import DATASETS, FORMATS
-from quizzes.filtersets import AttemptExportFilter
+from analytics.exports import DATASETS, FORMATS
+from analytics.filtersets import AttemptExportFilter
 from quizzes.models import QuizAttempt
 
 

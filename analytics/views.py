@@ -5,9 +5,9 @@ from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from quizzes.analytics import ANALYTICS_PERMISSION
-from quizzes.exports import DATASETS, FORMATS
-from quizzes.filtersets import AttemptExportFilter
+from analytics.exports import DATASETS, FORMATS
+from analytics.filtersets import AttemptExportFilter
+from analytics.statistics import ANALYTICS_PERMISSION
 from quizzes.models import QuizAttempt
 
 

@@ -100,7 +100,7 @@ def test_seed_attempts_is_deterministic(seed_quiz):
 
 def test_seeded_attempts_spread_out(seed_quiz):
     """Learners of varying skill: scores spread, questions differ, reliability is positive."""
-    from quizzes.analytics import quiz_analytics
+    from analytics.statistics import quiz_analytics
 
     call_command("seed_attempts", quiz=seed_quiz.slug, count=2000, seed=1)
     analytics = quiz_analytics(quiz=seed_quiz)
