@@ -351,21 +351,21 @@ def _compare(rollup: Rollup, quiz_id: int, differences: list, limit: int) -> Non
         for row in rollup.stored([quiz_id]).values_list(*rollup.keys, *rollup.counters)
     }
     for key in sorted(expected.keys() | stored.keys(), key=str):
-        zeros = (0,) * len(rollup.counters)
         got, want = stored.get(key), expected.get(key)
-        for column, stored_value, expected_value in zip(
-            rollup.counters, got or zeros, want or zeros, strict=True
-        ):
-            if got is None or want is None or not _same(stored_value, expected_value):
-                differences.append(
-                    Difference(
-                        rollup.name,
-                        key,
-                        column if got is not None and want is not None else "row",
-                        "missing" if got is None else stored_value,
-                        "no row" if want is None else expected_value,
-                    )
+        if got is None or want is None:
+            differences.append(
+                Difference(
+                    rollup.name, key, "row", got or "missing", "no row" if want is None else want
                 )
-                break
+            )
+        else:
+            for column, stored_value, expected_value in zip(
+                rollup.counters, got, want, strict=True
+            ):
+                if not _same(stored_value, expected_value):
+                    differences.append(
+                        Difference(rollup.name, key, column, stored_value, expected_value)
+                    )
+                    break
         if len(differences) >= limit:
             return
