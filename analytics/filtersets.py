@@ -57,7 +57,7 @@ class AttemptExportFilter(django_filters.FilterSet):
             return Quiz.objects.filter(chapter=data["chapter"])
         return Quiz.objects.all()
 
-    def export(self, dataset: str, fmt: str):
+    def export(self, dataset: str, fmt: str, *, bom: bool = False):
         """The encoded export of `dataset` in `fmt` that this (valid) filter selects."""
         data = self.form.cleaned_data
         return export_chunks(
@@ -67,4 +67,5 @@ class AttemptExportFilter(django_filters.FilterSet):
             quizzes=self.quizzes(),
             since=data.get("since"),
             until=data.get("until"),
+            bom=bom,
         )
