@@ -20,14 +20,14 @@ class QuizDay(models.Model):
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    attempts = models.IntegerField(default=0)
-    passed = models.IntegerField(default=0)
-    percentage_sum = models.FloatField(default=0)
-    percentage_square_sum = models.FloatField(default=0)
-    score_sum = models.BigIntegerField(default=0)
-    score_square_sum = models.BigIntegerField(default=0)
-    timed = models.IntegerField(default=0, help_text="Attempts with a duration.")
-    duration_seconds_sum = models.FloatField(default=0)
+    attempts = models.IntegerField(default=0, db_default=0)
+    passed = models.IntegerField(default=0, db_default=0)
+    percentage_sum = models.FloatField(default=0, db_default=0)
+    percentage_square_sum = models.FloatField(default=0, db_default=0)
+    score_sum = models.BigIntegerField(default=0, db_default=0)
+    score_square_sum = models.BigIntegerField(default=0, db_default=0)
+    timed = models.IntegerField(default=0, db_default=0, help_text="Attempts with a duration.")
+    duration_seconds_sum = models.FloatField(default=0, db_default=0)
 
     class Meta:
         db_table = "quizzes_quizday"
@@ -48,7 +48,7 @@ class QuizDayValue(models.Model):
     day = models.DateField()
     measure = models.CharField(max_length=16, choices=Measure.choices)
     value = models.FloatField()
-    attempts = models.IntegerField(default=0)
+    attempts = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "quizzes_quizdayvalue"
@@ -67,12 +67,12 @@ class QuestionDay(models.Model):
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    seen = models.IntegerField(default=0)
-    answered = models.IntegerField(default=0)
-    correct = models.IntegerField(default=0)
-    score_sum_right = models.BigIntegerField(default=0)
-    score_sum_wrong = models.BigIntegerField(default=0)
-    score_sum_answered = models.BigIntegerField(default=0)
+    seen = models.IntegerField(default=0, db_default=0)
+    answered = models.IntegerField(default=0, db_default=0)
+    correct = models.IntegerField(default=0, db_default=0)
+    score_sum_right = models.BigIntegerField(default=0, db_default=0)
+    score_sum_wrong = models.BigIntegerField(default=0, db_default=0)
+    score_sum_answered = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "quizzes_questionday"
@@ -89,8 +89,8 @@ class ChoiceDay(models.Model):
 
     choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    picks = models.IntegerField(default=0)
-    score_sum = models.BigIntegerField(default=0)
+    picks = models.IntegerField(default=0, db_default=0)
+    score_sum = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "quizzes_choiceday"

@@ -19,6 +19,7 @@ import datetime
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -40,8 +41,12 @@ from analytics.models import ChoiceDay, QuestionDay, QuizDay, QuizDayValue
 from quizzes.listeners import AttemptChange
 from quizzes.models import AttemptAnswer, AttemptAnswerChoice, QuizAttempt
 
-# Attempts per rebuild statement: the database aggregates a bounded batch at a time.
-REBUILD_BATCH_ATTEMPTS = 100_000
+# Attempts per rebuild statement: each statement aggregates a bounded batch (its sorts
+# and hashes spill to disk past work_mem). Every batch joins its answers' choices with
+# one scan of that table, so batches are large.
+REBUILD_BATCH_ATTEMPTS = 1_000_000
+# Sorts and hashes of a rebuild or verification in memory rather than on disk.
+MAINTENANCE_WORK_MEM = "256MB"
 # Keeps an id list under every backend's limit of bound parameters.
 IDS_PER_STATEMENT = 500
 # Float sums differ in their last bits with the order of addition.
@@ -128,7 +133,6 @@ def _quiz_day_values(measure: QuizDayValue.Measure):
 
 
 def _question_days(attempts: Attempts, sign: int) -> QuerySet:
-    answered = Exists(AttemptAnswerChoice.objects.filter(answer=OuterRef("pk")))
     score = F("attempt__score")
     return (
         AttemptAnswer.objects.filter(attempts.q("attempt"))
@@ -136,11 +140,24 @@ def _question_days(attempts: Attempts, sign: int) -> QuerySet:
         .values("question_id", "day")
         .annotate(
             n_seen=Count("pk") * sign,
-            n_answered=Count("pk", filter=answered) * sign,
             n_correct=Count("pk", filter=Q(is_correct=True)) * sign,
             n_score_sum_right=Coalesce(Sum(score, filter=Q(is_correct=True)), 0) * sign,
             n_score_sum_wrong=Coalesce(Sum(score, filter=Q(is_correct=False)), 0) * sign,
-            n_score_sum_answered=Coalesce(Sum(score, filter=answered), 0) * sign,
+        )
+    )
+
+
+def _answered_question_days(attempts: Attempts, sign: int) -> QuerySet:
+    # EXISTS in WHERE is a semi-join the database runs in one pass; in the aggregates'
+    # FILTER it would be a subquery per answer.
+    chosen = Exists(AttemptAnswerChoice.objects.filter(answer=OuterRef("pk")))
+    return (
+        AttemptAnswer.objects.filter(attempts.q("attempt"), chosen)
+        .annotate(day=_day("attempt"))
+        .values("question_id", "day")
+        .annotate(
+            n_answered=Count("pk") * sign,
+            n_score_sum_answered=Sum("attempt__score") * sign,
         )
     )
 
@@ -159,20 +176,25 @@ def _choice_days(attempts: Attempts, sign: int) -> QuerySet:
 
 @dataclass(frozen=True)
 class Rollup:
-    """One roll-up table (or the part of it with `scope`) and the aggregation feeding it."""
+    """One aggregation feeding some counters of a roll-up table (or of its part `scope`).
+
+    `aggregate(attempts, sign)` groups by `keys` and names each counter it adds up
+    `n_<counter>`. The rollup whose `emptiness` counter is set owns the rows: a row whose
+    emptiness counter falls to zero has no attempts left and is deleted. Rollups
+    without it add further counters to those rows.
+    """
 
     name: str
     model: type[Model]
     keys: tuple[str, ...]
-    aggregate: Callable[[Attempts, int], QuerySet]  # keys and n_<counter> per group
-    emptiness: str  # the counter whose zero means "no attempts left": such rows go
+    aggregate: Callable[[Attempts, int], QuerySet]
+    emptiness: str | None
     scope: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def counters(self) -> tuple[str, ...]:
-        return tuple(
-            f.column for f in self.model._meta.concrete_fields if f.column not in {"id", *self.keys}
-        )
+        annotations = self.aggregate(Attempts(ids=()), 1).query.annotations
+        return tuple(name[2:] for name in annotations if name.startswith("n_"))
 
     def queryset(self, attempts: Attempts, sign: int) -> QuerySet:
         return (
@@ -216,6 +238,9 @@ ROLLUPS = [
         {"measure": DURATION},
     ),
     Rollup("question days", QuestionDay, ("question_id", "day"), _question_days, "seen"),
+    Rollup(
+        "answered question days", QuestionDay, ("question_id", "day"), _answered_question_days, None
+    ),
     Rollup("choice days", ChoiceDay, ("choice_id", "day"), _choice_days, "picks"),
 ]
 
@@ -264,7 +289,15 @@ def rollups_follow_attempts(attempt_ids: Sequence[int], change: AttemptChange) -
 
 def _delete_empty(quiz_ids: Sequence[int] | None) -> None:
     for rollup in ROLLUPS:
-        rollup.stored(quiz_ids).filter(**{rollup.emptiness: 0}).delete()
+        if rollup.emptiness is not None:
+            rollup.stored(quiz_ids).filter(**{rollup.emptiness: 0}).delete()
+
+
+def _maintenance_memory() -> None:
+    """More memory for this transaction's sorts and hashes (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [MAINTENANCE_WORK_MEM])
 
 
 @transaction.atomic
@@ -276,6 +309,7 @@ def rollups_rebuild(*, quiz_ids: Sequence[int] | None = None, on_batch=None) -> 
     attempts wait for it (a SHARE lock on the attempts table), so none is counted
     twice or missed. Returns the number of attempts added up.
     """
+    _maintenance_memory()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f'LOCK TABLE "{QuizAttempt._meta.db_table}" IN SHARE MODE')
@@ -317,11 +351,13 @@ def _same(stored, expected) -> bool:
     return stored == expected
 
 
+@transaction.atomic
 def rollups_differences(*, quiz_ids: Sequence[int] | None = None, limit: int = 10):
     """How the stored roll-ups differ from a fresh run of their definition over every
     attempt (of the given quizzes): at most `limit` differences, in table and key order.
     Floats are compared to a tolerance of 1e-6 (their sums depend on the order of
     addition); everything else exactly. Quiz by quiz, so memory holds one quiz's rows."""
+    _maintenance_memory()
     if quiz_ids is None:
         quiz_ids = sorted(
             {
@@ -349,6 +385,8 @@ def _compare(rollup: Rollup, quiz_id: int, differences: list, limit: int) -> Non
     stored = {
         row[:width]: row[width:]
         for row in rollup.stored([quiz_id]).values_list(*rollup.keys, *rollup.counters)
+        # The row of a table another rollup owns, with nothing of this one's.
+        if rollup.emptiness is not None or any(row[width:])
     }
     for key in sorted(expected.keys() | stored.keys(), key=str):
         got, want = stored.get(key), expected.get(key)
