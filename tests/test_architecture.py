@@ -54,3 +54,44 @@ def test_the_check_sees_imports():
     assert "glossary_backend.schema" in imported_modules(
         settings.BASE_DIR / "glossary_backend" / "urls.py"
     )
+
+
+def test_admin_classes_stay_their_apps():
+    """Other apps extend the terms and quizzes admin; they do not replace its classes."""
+    from django.contrib import admin
+
+    from quizzes.admin import QuizAdmin
+    from quizzes.models import Quiz
+    from terms.admin import ChapterAdmin, TermAdmin
+    from terms.models import Chapter, Term
+
+    assert type(admin.site.get_model_admin(Chapter)) is ChapterAdmin
+    assert type(admin.site.get_model_admin(Term)) is TermAdmin
+    assert type(admin.site.get_model_admin(Quiz)) is QuizAdmin
+    assert [type(e).__name__ for e in ChapterAdmin.extensions] == ["DraftQuizzes"]
+    assert [type(e).__name__ for e in TermAdmin.extensions] == ["TermMissRate"]
+    assert [type(e).__name__ for e in QuizAdmin.extensions] == ["QuizDashboard"]
+
+
+def test_contributed_fields_are_composed_into_the_owners_types():
+    """The root composes other apps' fields into Chapter and Term, in the published order,
+    and refuses a field twice or a contribution for another model."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from analytics.graphql.types import TermAnalyticsFields
+    from glossary_backend.graphql import extend_type
+    from glossary_backend.schema import schema
+    from quizzes.graphql.types import ChapterQuizFields
+    from terms.graphql.types import ChapterType, TermType
+
+    types = schema._schema.type_map
+    assert list(types["Chapter"].fields) == [
+        "id", "slug", "title", "description", "position", "updatedAt", "publishedAt",
+        "terms", "quizzes", "termCount", "letters", "mostMissedTerms",
+    ]  # fmt: skip
+    assert list(types["Term"].fields)[-3:] == ["publishedAt", "missRate", "aliases"]
+    with pytest.raises(ImproperlyConfigured, match="already has"):
+        extend_type(TermType, TermAnalyticsFields)
+    with pytest.raises(ImproperlyConfigured, match="does not describe Term"):
+        extend_type(TermType, ChapterQuizFields)
+    assert ChapterType.__strawberry_definition__.get_field("quizzes") is not None
