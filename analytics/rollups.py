@@ -1,7 +1,7 @@
 """The daily roll-ups, defined once: one SQL aggregation per table, over chosen attempts.
 
-`ROLLUPS` declares, per roll-up table, a GROUP BY over the attempt rows that feeds it.
-Every maintenance path runs the same statement built from it,
+`ROLLUPS` declares the GROUP BYs over the attempt rows that feed the roll-up tables
+(one per table, or per part of one). Every maintenance path runs the same statements,
 
     INSERT INTO <table> (keys, counters) SELECT ... WHERE <attempts> GROUP BY keys
     ON CONFLICT (keys) DO UPDATE SET counter = <table>.counter + excluded.counter
