@@ -38,7 +38,7 @@ def test_attempt_score_rounds_and_passes_at_the_threshold():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_benchmark_sql_scores_as_the_function_does():
     """bench/data.py scores in SQL; a sample of its attempts rescored in Python agrees."""
     settings = connection.settings_dict
