@@ -3,7 +3,8 @@
 Size M: 50 chapters x 200 terms (10,000 terms, about 3 see-also links each), 50 quizzes
 x 20 questions x 4 choices, all published. Size L: M plus attempts at the first quiz
 (1,000,000, or 100,000 in quick mode) with an answer per question and the chosen
-choices, and the daily roll-ups the analytics read, computed from them.
+choices. The daily roll-ups the analytics read are then built by the application's own
+definition (`manage.py rollups rebuild`, run by bench/run.py), not by SQL of their own.
 """
 
 import time
@@ -94,6 +95,9 @@ FROM generate_series(1, 1000) AS question, generate_series(1, 4) AS c
 WHERE c <= 2 OR (question - 1) %% 20 + 1 NOT IN (7, 14);
 """
 
+# Scored in SQL as quizzes.scoring scores (tests/quizzes/test_scoring.py proves it on a
+# sample): a question is right when the picked choices are exactly the correct ones, which
+# here is "knows and did not skip"; the percentage is score / 20 x 100, passed at 70.
 SIZE_L = """
 SELECT setseed(0.42);
 
@@ -135,43 +139,6 @@ FROM generated;
 
 INSERT INTO quizzes_attemptanswerchoice (id, answer_id, choice_id)
 SELECT (answer - 1) * 2 + number, answer, choice_id FROM picked;
-"""
-
-# From the generation's temporary tables (same transaction), not from the 40,000,000
-# rows just written: an answer is correct when known and not skipped, answered when not
-# skipped (every other case picks a choice).
-ROLLUPS = """
-INSERT INTO quizzes_quizday (quiz_id, day, attempts, passed, percentage_sum,
-                             percentage_square_sum, score_sum, score_square_sum, timed,
-                             duration_seconds_sum)
-SELECT quiz_id, (submitted_at AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE passed),
-       sum(percentage), sum(percentage * percentage), sum(score), sum(score * score),
-       count(duration), coalesce(sum(extract(epoch FROM duration)), 0)
-FROM quizzes_quizattempt GROUP BY 1, 2;
-
-INSERT INTO quizzes_quizdayvalue (quiz_id, day, measure, value, attempts)
-SELECT quiz_id, (submitted_at AT TIME ZONE 'UTC')::date, 'percentage', percentage, count(*)
-FROM quizzes_quizattempt GROUP BY 1, 2, 4
-UNION ALL
-SELECT quiz_id, (submitted_at AT TIME ZONE 'UTC')::date, 'duration',
-       round(extract(epoch FROM duration)), count(*)
-FROM quizzes_quizattempt WHERE duration IS NOT NULL GROUP BY 1, 2, 4;
-
-INSERT INTO quizzes_questionday (question_id, day, seen, answered, correct, score_sum_right,
-                                 score_sum_wrong, score_sum_answered)
-SELECT g.question_id, (a.submitted AT TIME ZONE 'UTC')::date, count(*),
-       count(*) FILTER (WHERE NOT g.skipped),
-       count(*) FILTER (WHERE g.knows AND NOT g.skipped),
-       coalesce(sum(a.score) FILTER (WHERE g.knows AND NOT g.skipped), 0),
-       coalesce(sum(a.score) FILTER (WHERE NOT (g.knows AND NOT g.skipped)), 0),
-       coalesce(sum(a.score) FILTER (WHERE NOT g.skipped), 0)
-FROM generated AS g JOIN per_attempt AS a USING (attempt)
-GROUP BY 1, 2;
-
-INSERT INTO quizzes_choiceday (choice_id, day, picks, score_sum)
-SELECT p.choice_id, (a.submitted AT TIME ZONE 'UTC')::date, count(*), sum(a.score)
-FROM picked AS p JOIN per_attempt AS a USING (attempt)
-GROUP BY 1, 2;
 """
 
 SEQUENCES = [
@@ -240,16 +207,11 @@ def generate(database_url: str, *, attempts: int) -> dict[str, float]:
             connection.commit()
             timings["size M"] = round(time.perf_counter() - started, 1)
             if attempts:
-                # One transaction: the roll-ups read the generation's temporary tables.
                 started = time.perf_counter()
                 restore = set_aside_indexes(cursor, ATTEMPT_TABLES)
                 for statement in statements(SIZE_L):
                     cursor.execute(statement, {"attempts": attempts})
                 timings["attempts"] = round(time.perf_counter() - started, 1)
-                started = time.perf_counter()
-                for statement in statements(ROLLUPS):
-                    cursor.execute(statement)
-                timings["roll-ups"] = round(time.perf_counter() - started, 1)
                 started = time.perf_counter()
                 for statement in restore:
                     cursor.execute(statement)

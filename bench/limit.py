@@ -12,9 +12,9 @@ from django.db.models.functions import Lower
 from django.http import HttpResponse
 from strawberry.relay import to_base64
 
+from analytics.statistics import ANALYTICS_PERMISSION, quiz_analytics
 from bench.data import first_choice_answers
 from glossary_backend.clients import client_address
-from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics
 from quizzes.models import Choice, Question, Quiz
 from quizzes.ratelimit import submission_retry_after
 from quizzes.selectors import attempt_with_results

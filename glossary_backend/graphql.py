@@ -1,10 +1,12 @@
-"""Building blocks shared by the apps' GraphQL layers: the ID and cursor parsers, errors."""
+"""Building blocks shared by the apps' GraphQL layers: the ID and cursor parsers,
+errors, and the composition of fields that one app contributes to another's type."""
 
 import datetime
 import re
 from operator import methodcaller
 
 import strawberry
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from graphql import GraphQLError
@@ -139,3 +141,27 @@ def parse_cursor(value: str, argument: str) -> int:
     if prefix != relay.types.PREFIX or number is None or relay.to_base64(prefix, number) != value:
         raise InvalidArgument(argument, "is not a cursor of this list.")
     return number
+
+
+def extend_type(target: type, contribution: type, *, after: str | None = None) -> None:
+    """Add the fields of `contribution` to the GraphQL type `target`, after its field
+    `after` (at the end when None).
+
+    How an app adds fields to another app's type without that app importing it: the
+    contributing app declares its fields on a strawberry_django type of the same model
+    that never reaches the schema itself, and the root schema composes them into the
+    owner's type before the schema is built. Every reference to the owner's type, in
+    any app, then serves the composed fields. `after` keeps the order of fields the
+    published schema has.
+    """
+    target_definition = target.__strawberry_definition__
+    model = target.__strawberry_django_definition__.model
+    if contribution.__strawberry_django_definition__.model is not model:
+        raise ImproperlyConfigured(f"{contribution.__name__} does not describe {model.__name__}.")
+    names = [field.python_name for field in target_definition.fields]
+    added = contribution.__strawberry_definition__.fields
+    clashes = set(names) & {field.python_name for field in added}
+    if clashes:
+        raise ImproperlyConfigured(f"{target.__name__} already has {sorted(clashes)}.")
+    position = len(names) if after is None else names.index(after) + 1
+    target_definition.fields[position:position] = added

@@ -1,4 +1,8 @@
-"""The one GraphQL schema: merges the apps' Query classes and installs the optimizer."""
+"""The one GraphQL schema: composes the apps' types and Query classes, installs the optimizer.
+
+The apps depend one way (terms <- quizzes <- analytics); the fields a downstream app
+adds to an upstream app's type are composed here, so the upstream app never imports it.
+"""
 
 import strawberry
 from strawberry import relay
@@ -6,17 +10,25 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from analytics.graphql.schema import StaffQuery as AnalyticsStaffQuery
+from analytics.graphql.types import ChapterAnalyticsFields, TermAnalyticsFields
 from glossary_backend.cost import OperationCost
-from glossary_backend.graphql import MAX_PAGE_SIZE, SCALAR_OVERRIDES, parse_global_id
+from glossary_backend.graphql import MAX_PAGE_SIZE, SCALAR_OVERRIDES, extend_type, parse_global_id
 from glossary_backend.security import ErrorPolicy, ExecutionContext, operation_limits
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
 from quizzes.graphql.schema import Query as QuizzesQuery
-from quizzes.graphql.schema import StaffQuery as QuizzesStaffQuery
+from quizzes.graphql.types import ChapterQuizFields
 from terms.graphql.schema import Query as TermsQuery
+from terms.graphql.types import ChapterType, TermType
+
+# Placed where the published schema has always had them (schema.graphql is the contract).
+extend_type(ChapterType, ChapterQuizFields, after="terms")
+extend_type(ChapterType, ChapterAnalyticsFields)
+extend_type(TermType, TermAnalyticsFields, after="published_at")
 
 
 @strawberry.type
-class Query(TermsQuery, QuizzesQuery, QuizzesStaffQuery):
+class Query(TermsQuery, QuizzesQuery, AnalyticsStaffQuery):
     @strawberry.field(
         description="Any object by its global ID; null when the ID is malformed, of no "
         "type here, unknown or hidden, all alike."

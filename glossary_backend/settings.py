@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_filters",
     "terms",
     "quizzes",
+    "analytics",
     "axes",
 ]
 

@@ -1,18 +1,11 @@
 import random
-from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms import BaseInlineFormSet
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
 
-from quizzes.analytics import ANALYTICS_PERMISSION, quiz_analytics, term_miss_rate
-from quizzes.charts import bar_chart
-from quizzes.exports import export_chunks
-from quizzes.filtersets import AttemptExportFilter
+from glossary_backend.admin_extensions import AdminExtension
 from quizzes.models import (
     AttemptAnswer,
     Choice,
@@ -22,18 +15,16 @@ from quizzes.models import (
     question_shape_errors,
     quiz_shape_problems,
 )
-from quizzes.services import quiz_generate
-from quizzes.views import streaming_export
+from quizzes.services import attempts_delete, quiz_generate
 from terms.admin import (
     ChapterAdmin,
     CheckedSaveAdmin,
     PublishableAdmin,
-    TermAdmin,
     archive,
     publish,
     unpublish,
 )
-from terms.models import Chapter, Status, Term
+from terms.models import Status, Term
 from terms.services import ensure_publishable
 
 GENERATED_QUESTIONS = 10
@@ -86,12 +77,6 @@ class QuestionInline(admin.TabularInline):
     extra = 0
 
 
-@admin.action(description="Export attempts of selected quizzes (CSV)", permissions=["analytics"])
-def export_attempts(modeladmin, request, queryset):
-    attempts = QuizAttempt.objects.filter(quiz__in=queryset)
-    return streaming_export("attempts", "csv", export_chunks("attempts", "csv", attempts))
-
-
 @admin.register(Quiz)
 class QuizAdmin(PublishableAdmin):
     fields = ["title", "slug", "chapter", "status", "pass_percentage", "description"]
@@ -103,82 +88,7 @@ class QuizAdmin(PublishableAdmin):
     autocomplete_fields = ["chapter"]
     readonly_fields = ["published_at", "created_at", "updated_at"]
     inlines = [QuestionInline]
-    actions = [publish, unpublish, archive, export_attempts]
-
-    def has_analytics_permission(self, request):
-        return request.user.has_perm(ANALYTICS_PERMISSION)
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/analytics/",
-                self.admin_site.admin_view(self.analytics_view),
-                name="quizzes_quiz_analytics",
-            ),
-            *super().get_urls(),
-        ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "has_analytics_permission": self.has_analytics_permission(request),
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def analytics_view(self, request, object_id):
-        if not self.has_analytics_permission(request):
-            raise PermissionDenied
-        quiz = self.get_object(request, object_id)
-        if quiz is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        window = AttemptExportFilter(request.GET, queryset=QuizAttempt.objects.none())
-        valid = window.is_valid()
-        since = window.form.cleaned_data.get("since") if valid else None
-        until = window.form.cleaned_data.get("until") if valid else None
-        analytics = quiz_analytics(quiz=quiz, since=since, until=until)
-        summary = analytics.summary
-        export_query = urlencode(
-            {
-                "quiz": quiz.slug,
-                **({"since": since} if since else {}),
-                **({"until": until} if until else {}),
-            }
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Analytics: {quiz}",
-            "quiz": quiz,
-            "window_form": window.form,
-            "export_query": export_query,
-            "summary": summary,
-            "reliability": analytics.reliability,
-            "questions": analytics.questions,
-            "most_missed": analytics.most_missed_terms,
-            "histogram_chart": bar_chart(
-                [(f"{b.low}", b.attempts, False) for b in summary.histogram]
-            ),
-            "facility_chart": bar_chart(
-                [(f"Q{q.position}", q.facility, q.weak) for q in analytics.questions],
-                maximum=1,
-                value_format="{:.2f}",
-            ),
-            "daily_chart": bar_chart(
-                [(day.day.strftime("%d %b"), day.attempts, False) for day in summary.per_day]
-            ),
-        }
-        return TemplateResponse(request, "admin/quizzes/quiz/analytics.html", context)
-
-    @admin.display(description="Analytics")
-    def analytics_link(self, quiz):
-        url = reverse("admin:quizzes_quiz_analytics", args=[quiz.pk])
-        return format_html('<a href="{}">Dashboard</a>', url)
-
-    def get_list_display(self, request):
-        columns = super().get_list_display(request)
-        if self.has_analytics_permission(request):
-            return [*columns, "analytics_link"]
-        return columns
+    actions = [publish, unpublish, archive]
 
     def get_queryset(self, request):
         return (
@@ -284,7 +194,8 @@ class AttemptAnswerInline(admin.TabularInline):
 
 @admin.register(QuizAttempt)
 class QuizAttemptAdmin(admin.ModelAdmin):
-    """Attempts are history: everyone may look, nobody may change or delete them here."""
+    """Attempts are history: everyone may look, nobody may change them; superusers may
+    delete them (erasure), which keeps the analytics exact."""
 
     list_display = [
         "quiz",
@@ -308,7 +219,14 @@ class QuizAttemptAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        # Erasure only: superusers, through the service that keeps analytics exact.
+        return request.user.is_superuser
+
+    def delete_model(self, request, obj):
+        attempts_delete(queryset=QuizAttempt.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        attempts_delete(queryset=queryset)
 
 
 @admin.action(
@@ -334,38 +252,11 @@ def generate_quiz(modeladmin, request, queryset):
             )
 
 
-# Chapters are the terms app's; the quiz-drafting action is added here, where quizzes live.
-admin.site.unregister(Chapter)
+class DraftQuizzes(AdminExtension):
+    """The chapter list's action that drafts quizzes; chapters are the terms app's."""
+
+    actions = [generate_quiz]
+    permissions = {"add_quiz": lambda request: request.user.has_perm("quizzes.add_quiz")}
 
 
-@admin.register(Chapter)
-class ChapterWithQuizzesAdmin(ChapterAdmin):
-    actions = [*ChapterAdmin.actions, generate_quiz]
-
-    def has_add_quiz_permission(self, request):
-        return request.user.has_perm("quizzes.add_quiz")
-
-
-# Terms are the terms app's; their miss rate comes from attempts, so it is added here.
-admin.site.unregister(Term)
-
-
-@admin.register(Term)
-class TermWithMissRateAdmin(TermAdmin):
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        # Only for those who may see it: an annotation can be filtered on from the query
-        # string (?miss_rate__gte=0.5) even where no column shows it.
-        if request.user.has_perm(ANALYTICS_PERMISSION):
-            queryset = queryset.annotate(miss_rate=term_miss_rate())
-        return queryset
-
-    def get_list_display(self, request):
-        columns = super().get_list_display(request)
-        if request.user.has_perm(ANALYTICS_PERMISSION):
-            return [*columns, "miss_rate_display"]
-        return columns
-
-    @admin.display(description="Missed", ordering="miss_rate")
-    def miss_rate_display(self, term):
-        return "—" if term.miss_rate is None else f"{term.miss_rate:.0%}"
+ChapterAdmin.extensions.append(DraftQuizzes())

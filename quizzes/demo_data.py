@@ -15,8 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from quizzes.listeners import AttemptChange, attempts_changed
 from quizzes.models import AttemptAnswer, AttemptAnswerChoice, Question, Quiz, QuizAttempt
-from quizzes.rollups import AnswerFact, AttemptFact, rollups_add
+from quizzes.scoring import attempt_score, question_correct
 from quizzes.services import AnswerInput, answers_fingerprint
 
 BATCH_ATTEMPTS = 2000
@@ -128,17 +129,17 @@ def attempts_generate(
     written = 0
     while written < count:
         size = min(BATCH_ATTEMPTS, count - written)
-        attempt_rows, answer_rows, choice_rows, facts = [], [], [], []
+        attempt_rows, answer_rows, choice_rows = [], [], []
         attempt_ids = _reserve_ids(QuizAttempt, size)
         answer_ids = iter(_reserve_ids(AttemptAnswer, size * len(profiles)))
         for offset, attempt_id in enumerate(attempt_ids):
             skill = rng.gauss(0, 1)
             picks = [_pick(profile, skill, rng) for profile in profiles]
             results = [
-                picked == sorted(p.correct) for picked, p in zip(picks, profiles, strict=True)
+                question_correct(picked, p.correct)
+                for picked, p in zip(picks, profiles, strict=True)
             ]
-            score = sum(results)
-            percentage = round(100 * score / len(profiles), 2)
+            scored = attempt_score(results, pass_percentage=quiz.pass_percentage)
             duration = datetime.timedelta(seconds=round(rng.lognormvariate(5.3, 0.5)))
             submitted = start + datetime.timedelta(seconds=rng.randrange(SPREAD_DAYS * 86400))
             fingerprint = answers_fingerprint(
@@ -153,28 +154,14 @@ def attempts_generate(
                     attempt_id, quiz.pk, f"learner-{rng.randrange(learners)}",
                     f"{key_prefix}{written + offset}", fingerprint,
                     _adapt("started_at", submitted - duration), _adapt("submitted_at", submitted),
-                    _adapt("duration", duration), score, len(profiles), percentage,
-                    percentage >= quiz.pass_percentage,
+                    _adapt("duration", duration), scored.score, scored.max_score,
+                    scored.percentage, scored.passed,
                 )
             )  # fmt: skip
             for profile, picked, correct in zip(profiles, picks, results, strict=True):
                 answer_id = next(answer_ids)
                 answer_rows.append((answer_id, attempt_id, profile.question_id, correct))
                 choice_rows.extend((answer_id, choice_id) for choice_id in picked)
-            facts.append(
-                AttemptFact(
-                    quiz_id=quiz.pk,
-                    submitted_at=submitted,
-                    score=score,
-                    percentage=percentage,
-                    passed=percentage >= quiz.pass_percentage,
-                    duration=duration,
-                    answers=tuple(
-                        AnswerFact(profile.question_id, correct, tuple(picked))
-                        for profile, picked, correct in zip(profiles, picks, results, strict=True)
-                    ),
-                )
-            )
         with transaction.atomic():
             _write(
                 QuizAttempt,
@@ -187,7 +174,7 @@ def attempts_generate(
             )  # fmt: skip
             _write(AttemptAnswer, ["id", "attempt_id", "question_id", "is_correct"], answer_rows)
             _write(AttemptAnswerChoice, ["answer_id", "choice_id"], choice_rows)
-            rollups_add(facts)
+            attempts_changed(attempt_ids, AttemptChange.STORED)
         written += size
         if on_batch is not None:
             on_batch(size)

@@ -17,7 +17,7 @@ from terms.models import (
     published_has_date,
 )
 
-# Bounds a published quiz keeps (quiz_problems) and the API declares for its lists.
+# Bounds a published quiz keeps (publication_problems) and the API declares for its lists.
 MAX_QUESTIONS = 100
 MAX_CHOICES = 10
 
@@ -85,7 +85,6 @@ class Quiz(Publishable):
     class Meta:
         base_manager_name = "objects"
         verbose_name_plural = "quizzes"
-        permissions = [("view_quiz_analytics", "Can view quiz analytics and export attempts")]
         ordering = ["title", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -375,83 +374,3 @@ class SubmissionCounter(models.Model):
 
     def __str__(self):
         return f"{self.address}: {self.count} in {self.window_seconds}s from {self.window_start}"
-
-
-# Daily roll-ups of attempts, kept up to date in the transaction that stores each attempt
-# (quizzes.rollups). Analytics over any window of days read these few rows instead of
-# millions of answers. Values are sums, so a window is a SUM over its days.
-
-
-class QuizDay(models.Model):
-    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    attempts = models.PositiveIntegerField(default=0)
-    passed = models.PositiveIntegerField(default=0)
-    percentage_sum = models.FloatField(default=0)
-    percentage_square_sum = models.FloatField(default=0)
-    score_sum = models.BigIntegerField(default=0)
-    score_square_sum = models.BigIntegerField(default=0)
-    timed = models.PositiveIntegerField(default=0, help_text="Attempts with a duration.")
-    duration_seconds_sum = models.FloatField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["quiz", "day"], name="quiz_day_unique")]
-
-    def __str__(self):
-        return f"{self.quiz_id} on {self.day}"
-
-
-class QuizDayValue(models.Model):
-    """How many attempts of a day had each percentage, or each duration in whole seconds."""
-
-    class Measure(models.TextChoices):
-        PERCENTAGE = "percentage"
-        DURATION = "duration"
-
-    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    measure = models.CharField(max_length=16, choices=Measure.choices)
-    value = models.FloatField()
-    attempts = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["quiz", "day", "measure", "value"], name="quiz_day_value_unique"
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.quiz_id} on {self.day}: {self.measure} {self.value} x{self.attempts}"
-
-
-class QuestionDay(models.Model):
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    seen = models.PositiveIntegerField(default=0)
-    answered = models.PositiveIntegerField(default=0)
-    correct = models.PositiveIntegerField(default=0)
-    score_sum_right = models.BigIntegerField(default=0)
-    score_sum_wrong = models.BigIntegerField(default=0)
-    score_sum_answered = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["question", "day"], name="question_day_unique")
-        ]
-
-    def __str__(self):
-        return f"{self.question_id} on {self.day}"
-
-
-class ChoiceDay(models.Model):
-    choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    picks = models.PositiveIntegerField(default=0)
-    score_sum = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["choice", "day"], name="choice_day_unique")]
-
-    def __str__(self):
-        return f"{self.choice_id} on {self.day}"

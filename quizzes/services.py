@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from quizzes.listeners import AttemptChange, attempts_changed
 from quizzes.models import (
     MAX_QUESTIONS,
     AttemptAnswer,
@@ -30,7 +31,7 @@ from quizzes.models import (
     Quiz,
     QuizAttempt,
 )
-from quizzes.rollups import AnswerFact, AttemptFact, rollups_add
+from quizzes.scoring import attempt_score, question_correct
 from terms.models import Chapter, Status, Term
 
 MAX_ANSWERS = 250
@@ -166,12 +167,13 @@ def _validate_answers(answers: list[AnswerInput], questions: dict[int, Question]
 def _store_attempt(identity, questions, answers, fingerprint, started_at, now, quiz, user):
     selected = {answer.question_id: set(answer.choice_ids) for answer in answers}
     results = {
-        question.pk: selected.get(question.pk, set())
-        == {choice.pk for choice in question.choices.all() if choice.is_correct}
+        question.pk: question_correct(
+            selected.get(question.pk, ()),
+            (choice.pk for choice in question.choices.all() if choice.is_correct),
+        )
         for question in questions.values()
     }
-    score, max_score = sum(results.values()), len(questions)
-    percentage = round(100 * score / max_score, 2) if max_score else 0.0
+    scored = attempt_score(results.values(), pass_percentage=quiz.pass_percentage)
     attempt = QuizAttempt.objects.create(
         **identity,
         user=user if user is not None and user.is_authenticated else None,
@@ -179,10 +181,10 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
         started_at=started_at,
         submitted_at=now,
         duration=now - started_at if started_at is not None and started_at <= now else None,
-        score=score,
-        max_score=max_score,
-        percentage=percentage,
-        passed=percentage >= quiz.pass_percentage,
+        score=scored.score,
+        max_score=scored.max_score,
+        percentage=scored.percentage,
+        passed=scored.passed,
     )
     stored = AttemptAnswer.objects.bulk_create(
         AttemptAnswer(attempt=attempt, question_id=question_id, is_correct=correct)
@@ -193,23 +195,27 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
         for answer in stored
         for choice_id in sorted(selected.get(answer.question_id, ()))
     )
-    rollups_add(
-        [
-            AttemptFact(
-                quiz_id=quiz.pk,
-                submitted_at=attempt.submitted_at,
-                score=score,
-                percentage=percentage,
-                passed=attempt.passed,
-                duration=attempt.duration,
-                answers=tuple(
-                    AnswerFact(question_id, correct, tuple(sorted(selected.get(question_id, ()))))
-                    for question_id, correct in results.items()
-                ),
-            )
-        ]
-    )
+    attempts_changed([attempt.pk], AttemptChange.STORED)
     return attempt
+
+
+DELETE_BATCH = 500
+
+
+def attempts_delete(*, queryset) -> int:
+    """Delete the attempts of `queryset`, with their answers; returns how many.
+
+    Attempts are history: this is for erasure and clean-up, not editing. The listeners
+    (the analytics roll-ups) hear of each batch before it goes, in the same
+    transaction, so what they derive stays exact; all or nothing.
+    """
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    with transaction.atomic():
+        for start in range(0, len(ids), DELETE_BATCH):
+            batch = ids[start : start + DELETE_BATCH]
+            attempts_changed(batch, AttemptChange.DELETING)
+            QuizAttempt.objects.filter(pk__in=batch).delete()
+    return len(ids)
 
 
 def _replay(existing: QuizAttempt, fingerprint: str) -> QuizAttempt:

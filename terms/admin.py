@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from glossary_backend.admin_extensions import ExtensibleModelAdmin
 from terms.models import Chapter, Status, Term
 from terms.services import (
     content_save,
@@ -54,7 +55,7 @@ unpublish = _status_action(Status.DRAFT, "unpublished")
 archive = _status_action(Status.ARCHIVED, "archived")
 
 
-class CheckedSaveAdmin(admin.ModelAdmin):
+class CheckedSaveAdmin(ExtensibleModelAdmin):
     """A change form whose save is refused by a check of the state it leaves answers with
     the reasons and saves nothing (the admin's transaction is rolled back).
 

@@ -1,33 +1,17 @@
 import datetime
 from collections import Counter
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
 from django.db.models import Prefetch
 from strawberry import relay
 from strawberry_django.optimizer import optimize
-from strawberry_django.permissions import HasPerm
 from strawberry_django.relay import DjangoListConnection
 
 from glossary_backend.cost import MaxItems
-from glossary_backend.graphql import (
-    MAX_PAGE_SIZE,
-    InvalidArgument,
-    count_per_parent,
-    request_user,
-)
-from quizzes.analytics import (
-    ANALYTICS_PERMISSION,
-    TermMisses,
-    term_miss_rate,
-    terms_by_misses,
-)
+from glossary_backend.graphql import count_per_parent, request_user
 from terms.graphql.filters import TermFilter, TermOrder
 from terms.models import MAX_RELATED_TERMS, Chapter, Term
-
-if TYPE_CHECKING:
-    from quizzes.graphql.types import QuizType, TermMissesType
 
 
 def visible_terms(info: strawberry.Info):
@@ -55,6 +39,8 @@ class LetterCount:
     count: int = strawberry.field(description="How many terms are filed under it.")
 
 
+# The glossary's own fields of Chapter and Term. Other apps contribute theirs (quizzes,
+# missRate, mostMissedTerms...), composed into these types by the root schema.
 @strawberry_django.type(Chapter, name="Chapter")
 class ChapterType(relay.Node):
     id: relay.NodeID[int]
@@ -67,9 +53,6 @@ class ChapterType(relay.Node):
     terms: DjangoListConnection["TermType"] = strawberry_django.connection(
         description="The chapter's terms, by name unless ordered otherwise."
     )
-    quizzes: DjangoListConnection[
-        Annotated["QuizType", strawberry.lazy("quizzes.graphql.types")]
-    ] = strawberry_django.connection(description="The chapter's published quizzes.")
 
     @strawberry_django.field(
         description="How many terms the chapter has.",
@@ -86,35 +69,6 @@ class ChapterType(relay.Node):
     def letters(self, root: Chapter) -> list[LetterCount]:
         counts = Counter(term.initial for term in root.index_terms)
         return [LetterCount(letter=letter, count=counts[letter]) for letter in sorted(counts)]
-
-    @strawberry_django.field(
-        description="The chapter's terms that learners miss most, over every quiz and all "
-        "time. Staff with the analytics permission only.",
-        prefetch_related=[
-            lambda info: Prefetch(
-                "terms", queryset=terms_by_misses(Term.objects.all()), to_attr="most_missed"
-            )
-        ],
-        extensions=[
-            HasPerm(ANALYTICS_PERMISSION, fail_silently=False),
-            MaxItems(argument="first", default=10),
-        ],
-    )
-    def most_missed_terms(
-        self, root: Chapter, first: int = 10
-    ) -> list[Annotated["TermMissesType", strawberry.lazy("quizzes.graphql.types")]]:
-        if not 1 <= first <= MAX_PAGE_SIZE:
-            raise InvalidArgument("first", f"must be between 1 and {MAX_PAGE_SIZE}.")
-        return [
-            TermMisses(
-                term_id=term.pk,
-                name=term.name,
-                slug=term.slug,
-                answers=term.answer_count,
-                misses=term.miss_count,
-            )
-            for term in root.most_missed[:first]
-        ]
 
     @classmethod
     def get_queryset(cls, queryset, info: strawberry.Info, **kwargs):
@@ -139,15 +93,6 @@ class TermType(relay.Node):
     )
     updated_at: datetime.datetime
     published_at: datetime.datetime | None
-
-    @strawberry_django.field(
-        description="Share of answers to questions on this term that were wrong, over every "
-        "quiz and all time; null without answers. Staff with the analytics permission only.",
-        annotate={"miss_rate": lambda info: term_miss_rate()},
-        extensions=[HasPerm(ANALYTICS_PERMISSION, fail_silently=False)],
-    )
-    def miss_rate(self, root: Term) -> float | None:
-        return root.miss_rate
 
     @strawberry_django.field(description="Other names people search for.", only=["aliases"])
     def aliases(self, root: Term) -> list[str]:

@@ -1,8 +1,13 @@
 """Authoring quizzes in the admin: question shapes, publishing rules, read-only attempts."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
+from analytics.models import QuizDay
 from quizzes import admin as quiz_admin
 from quizzes.models import Question, Quiz, QuizAttempt
 from quizzes.services import attempt_submit
@@ -273,19 +278,47 @@ def test_quiz_list_counts_questions_and_attempts(editor_client, seed_quiz):
     assert (row.questions_total, row.attempts_total) == (14, 1)
 
 
-def test_attempts_are_read_only(editor_client, staff_client, seed_quiz):
-    """Attempts can be viewed but not added, changed or deleted, even by superusers."""
+def test_attempts_are_read_only(editor, staff, seed_quiz):
+    """Attempts can be viewed but not added or changed, even by superusers; editors
+    cannot delete them."""
     attempt = attempt_submit(quiz_id=seed_quiz.pk, answers=[], idempotency_key="k")
     change_url = reverse("admin:quizzes_quizattempt_change", args=[attempt.pk])
+    editor_client, staff_client = Client(), Client()
+    editor_client.force_login(editor)
+    staff_client.force_login(staff)
     for client in (editor_client, staff_client):
         assert client.get(reverse("admin:quizzes_quizattempt_changelist")).status_code == 200
         view = client.get(change_url)
         assert view.status_code == 200
         assert b'type="submit"' not in view.content.split(b'id="quizattempt_form"')[-1]
         assert client.get(reverse("admin:quizzes_quizattempt_add")).status_code == 403
-        delete_url = reverse("admin:quizzes_quizattempt_delete", args=[attempt.pk])
-        assert client.post(delete_url, {"post": "yes"}).status_code == 403
+    delete_url = reverse("admin:quizzes_quizattempt_delete", args=[attempt.pk])
+    assert editor_client.post(delete_url, {"post": "yes"}).status_code == 403
+    changelist = reverse("admin:quizzes_quizattempt_changelist")
+    # The editor has no delete action: the change list answers, nothing goes.
+    editor_client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [attempt.pk], "post": "yes"}
+    )
     assert QuizAttempt.objects.count() == 1
+
+
+def test_superusers_delete_attempts_and_the_rollups_follow(staff_client, seed_quiz):
+    """A superuser's deletion (one, or selected) goes through attempts_delete: the
+    roll-ups lose exactly those attempts."""
+    first, second, third = (
+        attempt_submit(quiz_id=seed_quiz.pk, answers=[], idempotency_key=key)
+        for key in ("a", "b", "c")
+    )
+    delete_url = reverse("admin:quizzes_quizattempt_delete", args=[first.pk])
+    assert staff_client.post(delete_url, {"post": "yes"}).status_code == 302
+    response = staff_client.post(
+        reverse("admin:quizzes_quizattempt_changelist"),
+        {"action": "delete_selected", "_selected_action": [second.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert list(QuizAttempt.objects.values_list("pk", flat=True)) == [third.pk]
+    assert list(QuizDay.objects.values_list("attempts", flat=True)) == [1]
+    call_command("rollups", "verify", stdout=StringIO())
 
 
 def test_deleting_a_quiz_with_attempts_says_to_archive(staff_client, seed_quiz):

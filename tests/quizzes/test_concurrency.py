@@ -1,13 +1,15 @@
 """Concurrent submissions on PostgreSQL: each idempotency key is stored exactly once."""
 
 import threading
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from quizzes.models import AttemptAnswer, QuestionDay, Quiz, QuizAttempt, QuizDay
+from analytics.models import QuestionDay, QuizDay
+from quizzes.models import AttemptAnswer, Quiz, QuizAttempt
 from tests.conftest import QUIZ_FIXTURE, SEED_FIXTURE
 from tests.quizzes.conftest import gid
 from tests.quizzes.test_submit import SUBMIT
@@ -66,3 +68,4 @@ def test_twenty_concurrent_submissions_with_five_repeats():
     assert sum(QuizDay.objects.values_list("attempts", flat=True)) == 16
     assert sum(QuestionDay.objects.values_list("seen", flat=True)) == 16 * 14
     assert sum(QuestionDay.objects.values_list("correct", flat=True)) == 16
+    call_command("rollups", "verify", stdout=StringIO())

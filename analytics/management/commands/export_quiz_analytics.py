@@ -4,15 +4,16 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from quizzes.exports import DATASETS, FORMATS
-from quizzes.filtersets import AttemptExportFilter
+from analytics.exports import DATASETS, FORMATS
+from analytics.filtersets import AttemptExportFilter
 from quizzes.models import QuizAttempt
 
 
 class Command(BaseCommand):
     help = (
         "Export quiz data: attempts (one row per attempt), answers (per attempt and "
-        "question) or questions (item analysis), as CSV or JSON Lines, to stdout or a file."
+        "question), questions (item analysis) or choices (picks per choice), as CSV or "
+        "JSON Lines, to stdout or a file."
     )
 
     def add_arguments(self, parser):
@@ -23,8 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--since", help="First day, YYYY-MM-DD (UTC), included.")
         parser.add_argument("--until", help="Last day, YYYY-MM-DD (UTC), included.")
         parser.add_argument("--output", type=Path, help="Write here instead of stdout.")
+        parser.add_argument(
+            "--bom", action="store_true", help="Start a CSV with a UTF-8 byte order mark."
+        )
 
-    def handle(self, *args, dataset, fmt, output, **options):
+    def handle(self, *args, dataset, fmt, output, bom, **options):
         params = {
             key: options[key] for key in ("quiz", "chapter", "since", "until") if options[key]
         }
@@ -46,7 +50,7 @@ class Command(BaseCommand):
             unit="B", unit_scale=True, file=sys.stderr, disable=not sys.stderr.isatty()
         ) as progress:
             try:
-                for chunk in filterset.export(dataset, fmt):
+                for chunk in filterset.export(dataset, fmt, bom=bom):
                     stream.write(chunk)
                     progress.update(len(chunk))
                 stream.flush()

@@ -1,7 +1,7 @@
 """Quiz analytics: summary, item analysis, reliability, terms.
 
-Selectors here sum the daily roll-ups (quizzes.rollups keeps them, in the transaction
-that stores each attempt) in SQL, over the days of the window, and combine the handful
+Selectors here sum the daily roll-ups (analytics.rollups keeps them, in the transaction
+that stores or deletes attempts) in SQL, over the days of the window, and combine the handful
 of resulting numbers in Python; none loops over attempts, so a quiz with a million
 attempts costs what one with ten does. Medians come from per-day distributions
 (percentages exactly, durations to the second). Distinct learners are counted from the
@@ -18,6 +18,8 @@ Definitions, for anyone reading the numbers:
   standard deviation of total scores; the question itself is part of the total.
 - a choice "attracts strong learners" when it is wrong and the attempts that picked it
   scored higher on average than the attempts that answered the question otherwise.
+- miss rate of a term: wrong answers / answers to the questions linked to it (misses /
+  answers, `miss_rate()` below, the one definition every caller uses).
 - KR-20 = k / (k - 1) x (1 - sum(p q) / var), over the k questions with answers and the
   population variance of total scores; null below two attempts or two questions.
 """
@@ -30,9 +32,13 @@ from functools import cached_property
 from django.db.models import Count, F, FloatField, IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Cast, Coalesce, Lower, NullIf
 
-from quizzes.models import ChoiceDay, QuestionDay, Quiz, QuizAttempt, QuizDay, QuizDayValue
+from analytics.models import ChoiceDay, QuestionDay, QuizDay, QuizDayValue
+from quizzes.models import Quiz, QuizAttempt
 
 # Who may read analytics: staff granted it (the Analysts group has it) and superusers.
+# The permission row belongs to the quiz model's content type, under the codename it has
+# always had, so existing grants and the published schema's @hasPerm stay as they are
+# (analytics migration 0003 makes sure the row exists).
 ANALYTICS_PERMISSION = "quizzes.view_quiz_analytics"
 RARE_CHOICE_SHARE = 0.05
 HISTOGRAM_BUCKETS = 10
@@ -129,10 +135,7 @@ class TermMisses:
     slug: str
     answers: int
     misses: int
-
-    @property
-    def miss_rate(self) -> float:
-        return self.misses / self.answers
+    miss_rate: float
 
 
 @dataclass
@@ -353,6 +356,11 @@ def _reliability(questions: list[QuestionStats], attempts: int, variance) -> Rel
     return Reliability(kr20=kr20, attempts=attempts, questions=k)
 
 
+def miss_rate(misses, answers):
+    """misses / answers, as a float; null without answers."""
+    return Cast(misses, FloatField()) / NullIf(answers, 0)
+
+
 def term_misses(question_days, *, limit: int | None = None) -> list[TermMisses]:
     """Per term linked to the questions of `question_days` (QuestionDay rows): answers and
     misses, most missed first."""
@@ -361,7 +369,7 @@ def term_misses(question_days, *, limit: int | None = None) -> list[TermMisses]:
         .values("question__term", "question__term__name", "question__term__slug")
         .annotate(answers=Sum("seen"), misses=Sum(F("seen") - F("correct")))
         .filter(answers__gt=0)
-        .annotate(miss_rate=Cast(F("misses"), FloatField()) / F("answers"))
+        .annotate(miss_rate=miss_rate(F("misses"), F("answers")))
         .order_by("-miss_rate", "-answers", "question__term__name")
     )
     if limit is not None:
@@ -373,6 +381,7 @@ def term_misses(question_days, *, limit: int | None = None) -> list[TermMisses]:
             slug=row["question__term__slug"],
             answers=row["answers"],
             misses=row["misses"],
+            miss_rate=row["miss_rate"],
         )
         for row in rows
     ]
@@ -401,7 +410,7 @@ def term_miss_count():
 
 def term_miss_rate():
     """Per term row: misses / answers, null for a term without answers."""
-    return Cast(term_miss_count(), FloatField()) / NullIf(term_answer_count(), 0)
+    return miss_rate(term_miss_count(), term_answer_count())
 
 
 def terms_by_misses(terms):
@@ -410,6 +419,6 @@ def terms_by_misses(terms):
     return (
         terms.annotate(answer_count=term_answer_count(), miss_count=term_miss_count())
         .filter(answer_count__gt=0)
-        .annotate(miss_rate=Cast(F("miss_count"), FloatField()) / F("answer_count"))
+        .annotate(miss_rate=miss_rate(F("miss_count"), F("answer_count")))
         .order_by("-miss_rate", "-answer_count", Lower("name"), "pk")
     )

@@ -1,13 +1,13 @@
-"""Staff-only export endpoints: /exports/<dataset>.<format>?quiz=&chapter=&since=&until="""
+"""Staff-only export endpoints: /exports/<dataset>.<format>?quiz=&chapter=&since=&until=&bom="""
 
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from quizzes.analytics import ANALYTICS_PERMISSION
-from quizzes.exports import DATASETS, FORMATS
-from quizzes.filtersets import AttemptExportFilter
+from analytics.exports import DATASETS, FORMATS
+from analytics.filtersets import AttemptExportFilter
+from analytics.statistics import ANALYTICS_PERMISSION
 from quizzes.models import QuizAttempt
 
 
@@ -27,14 +27,19 @@ def streaming_export(
 def export(request, dataset: str, fmt: str):
     if dataset not in DATASETS or fmt not in FORMATS:
         raise Http404("No such export.")
-    unknown = sorted(set(request.GET) - set(AttemptExportFilter.base_filters))
+    unknown = sorted(set(request.GET) - {*AttemptExportFilter.base_filters, "bom"})
     if unknown:
         return JsonResponse(
             {"errors": {name: ["Unknown parameter."] for name in unknown}}, status=400
         )
+    # Opt-in: a UTF-8 byte order mark for spreadsheets that need it to read UTF-8.
+    bom = request.GET.get("bom", "0")
+    if bom not in ("0", "1"):
+        return JsonResponse({"errors": {"bom": ["Use 1 or 0."]}}, status=400)
     filterset = AttemptExportFilter(request.GET, queryset=QuizAttempt.objects.all())
     if not filterset.is_valid():
         return JsonResponse({"errors": filterset.errors}, status=400)
     quiz = filterset.form.cleaned_data.get("quiz")
     hint = quiz.slug if quiz else ""
-    return streaming_export(dataset, fmt, filterset.export(dataset, fmt), hint)
+    chunks = filterset.export(dataset, fmt, bom=bom == "1")
+    return streaming_export(dataset, fmt, chunks, hint)

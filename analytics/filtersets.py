@@ -7,8 +7,8 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 
+from analytics.exports import export_chunks
 from glossary_backend.inputs import day_window, parse_day
-from quizzes.exports import export_chunks
 from quizzes.models import Quiz, QuizAttempt
 from terms.models import Chapter
 
@@ -77,7 +77,7 @@ class AttemptExportFilter(django_filters.FilterSet):
             return Quiz.objects.filter(chapter=data["chapter"])
         return Quiz.objects.all()
 
-    def export(self, dataset: str, fmt: str):
+    def export(self, dataset: str, fmt: str, *, bom: bool = False):
         """The encoded export of `dataset` in `fmt` that this (valid) filter selects."""
         data = self.form.cleaned_data
         return export_chunks(
@@ -87,4 +87,5 @@ class AttemptExportFilter(django_filters.FilterSet):
             quizzes=self.quizzes(),
             since=data.get("since"),
             until=data.get("until"),
+            bom=bom,
         )

@@ -19,7 +19,7 @@ import math
 
 import pytest
 
-from quizzes.analytics import quiz_analytics, terms_by_misses
+from analytics.statistics import quiz_analytics, terms_by_misses
 from quizzes.models import Question
 from terms.models import Term
 

@@ -11,12 +11,17 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from strawberry.relay import to_base64
 
-from quizzes.models import Question, QuizAttempt
+from analytics.exports import BOM, export_chunks
+from quizzes.listeners import AttemptChange, attempts_changed
+from quizzes.models import Choice, Question, Quiz, QuizAttempt
+from terms.models import Term
 
 ATTEMPT_COLUMNS = [
-    "attempt_id", "quiz", "client_id", "started_at", "submitted_at", "duration_seconds",
-    "score", "max_score", "percentage", "passed",
+    "attempt_id", "attempt_global_id", "quiz_id", "quiz_global_id", "quiz", "client_id",
+    "started_at", "submitted_at", "duration_seconds", "score", "max_score", "percentage",
+    "passed",
 ]  # fmt: skip
 
 
@@ -40,14 +45,32 @@ def parse_jsonl(content: bytes) -> list[dict]:
 
 
 def test_attempts_csv(graded, analyst_client):
-    """One row per attempt, oldest first, with the stored numbers."""
+    """One row per attempt, oldest first: ids beside global IDs, UTC times to the second."""
     response = analyst_client.get("/exports/attempts.csv", {"quiz": "quiz"})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="attempts-quiz-')
-    rows = parse_csv(read(response))
+    content = read(response)
+    assert not content.startswith(BOM)
+    assert b"\r\n" not in content
+    rows = parse_csv(content)
     assert list(rows[0]) == ATTEMPT_COLUMNS
     attempts = list(QuizAttempt.objects.order_by("pk"))
+    assert rows[0] == {
+        "attempt_id": str(attempts[0].pk),
+        "attempt_global_id": to_base64("QuizAttempt", attempts[0].pk),
+        "quiz_id": str(graded.pk),
+        "quiz_global_id": to_base64("Quiz", graded.pk),
+        "quiz": "quiz",
+        "client_id": "x",
+        "started_at": "2026-11-01T12:00:00Z",
+        "submitted_at": "2026-11-01T12:01:00Z",
+        "duration_seconds": "60",
+        "score": "3",
+        "max_score": "4",
+        "percentage": "75",
+        "passed": "true",
+    }
     assert [row["attempt_id"] for row in rows] == [str(a.pk) for a in attempts]
     assert [(row["client_id"], row["score"], row["percentage"], row["passed"]) for row in rows] == [
         ("x", "3", "75", "true"),
@@ -56,8 +79,6 @@ def test_attempts_csv(graded, analyst_client):
         ("", "1", "25", "false"),
         ("z", "1", "25", "false"),
     ]
-    assert rows[0]["submitted_at"] == "2026-11-01T12:01:00.000000+00:00"
-    assert rows[0]["started_at"] == "2026-11-01T12:00:00.000000+00:00"
     assert rows[4]["duration_seconds"] == "600"
 
 
@@ -65,18 +86,47 @@ def test_attempts_jsonl_matches_csv(graded, analyst_client):
     """JSON Lines carries the same rows, typed."""
     rows = parse_jsonl(read(analyst_client.get("/exports/attempts.jsonl")))
     assert len(rows) == 5
-    assert rows[0] | {"attempt_id": 0} == {
-        "attempt_id": 0,
+    first = QuizAttempt.objects.order_by("pk").first()
+    assert rows[0] == {
+        "attempt_id": first.pk,
+        "attempt_global_id": to_base64("QuizAttempt", first.pk),
+        "quiz_id": graded.pk,
+        "quiz_global_id": to_base64("Quiz", graded.pk),
         "quiz": "quiz",
         "client_id": "x",
-        "started_at": "2026-11-01T12:00:00+00:00",
-        "submitted_at": "2026-11-01T12:01:00+00:00",
-        "duration_seconds": 60.0,
+        "started_at": "2026-11-01T12:00:00Z",
+        "submitted_at": "2026-11-01T12:01:00Z",
+        "duration_seconds": 60,
         "score": 3,
         "max_score": 4,
-        "percentage": 75.0,
+        "percentage": 75,
         "passed": True,
     }
+
+
+@pytest.mark.parametrize("dataset", ["attempts", "answers", "questions", "choices"])
+def test_csv_and_jsonl_agree_on_every_value(graded, analyst_client, dataset):
+    """Parsed, the two formats hold the same text for every cell (numbers as written)."""
+    QuizAttempt.objects.filter(client_id="x").update(client_id='Zoë, "quoted"\nnext')
+    csv_rows = parse_csv(read(analyst_client.get(f"/exports/{dataset}.csv")))
+    json_rows = [
+        json.loads(line, parse_float=str, parse_int=str)
+        for line in read(analyst_client.get(f"/exports/{dataset}.jsonl")).decode().splitlines()
+    ]
+    assert len(csv_rows) == len(json_rows) > 0
+    separators = {"choice_texts": " | "}
+    for csv_row, json_row in zip(csv_rows, json_rows, strict=True):
+        assert list(csv_row) == list(json_row)
+        as_text = {
+            key: (
+                separators.get(key, " ").join(value) if isinstance(value, list)
+                else "" if value is None
+                else str(value).lower() if isinstance(value, bool)
+                else value
+            )
+            for key, value in json_row.items()
+        }  # fmt: skip
+        assert csv_row == as_text
 
 
 def test_answers_export_lists_chosen_choices(graded, analyst_client):
@@ -95,8 +145,70 @@ def test_answers_export_lists_chosen_choices(graded, analyst_client):
         q3.choices.filter(is_correct=True).values_list("pk", flat=True)
     )
     assert first_attempt[3]["choice_ids"] == []
+    attempt = QuizAttempt.objects.order_by("pk").first()
+    correct = list(q3.choices.filter(is_correct=True).order_by("pk"))
+    assert first_attempt[2] == {
+        "attempt_id": attempt.pk,
+        "attempt_global_id": to_base64("QuizAttempt", attempt.pk),
+        "quiz_id": graded.pk,
+        "quiz": "quiz",
+        "submitted_at": "2026-11-01T12:01:00Z",
+        "question_id": q3.pk,
+        "question_global_id": to_base64("Question", q3.pk),
+        "question_position": 3,
+        "term_id": q3.term_id,
+        "term_global_id": to_base64("Term", q3.term_id),
+        "term": "peft",
+        "is_correct": True,
+        "choice_ids": [choice.pk for choice in correct],
+        "choice_global_ids": [to_base64("Choice", choice.pk) for choice in correct],
+        "choice_texts": ["Choice 3.1", "Choice 3.2"],
+    }
     csv_rows = parse_csv(read(analyst_client.get("/exports/answers.csv")))
-    assert csv_rows[2]["choice_ids"] == " ".join(map(str, first_attempt[2]["choice_ids"]))
+    assert csv_rows[2]["choice_ids"] == " ".join(str(choice.pk) for choice in correct)
+    assert csv_rows[2]["choice_texts"] == "Choice 3.1 | Choice 3.2"
+    assert (csv_rows[3]["choice_ids"], csv_rows[3]["choice_texts"]) == ("", "")
+
+
+def test_choices_export_counts_picks(graded, analyst_client):
+    """The choices dataset: per choice, picks and their share of the question's answers."""
+    rows = parse_csv(read(analyst_client.get("/exports/choices.csv", {"quiz": "quiz"})))
+    first = Question.objects.get(quiz=graded, position=1).choices.order_by("position").first()
+    assert rows[0] == {
+        "quiz_id": str(graded.pk),
+        "quiz": "quiz",
+        "question_id": str(first.question_id),
+        "question_global_id": to_base64("Question", first.question_id),
+        "question_position": "1",
+        "choice_id": str(first.pk),
+        "choice_global_id": to_base64("Choice", first.pk),
+        "position": "1",
+        "text": "Choice 1.1",
+        "is_correct": "true",
+        "picks": "3",
+        "pick_share": "0.6",
+        "rarely_picked": "false",
+        "attracts_strong_learners": "false",
+    }
+    assert [(row["question_position"], row["position"], row["picks"]) for row in rows] == [
+        ("1", "1", "3"), ("1", "2", "1"), ("1", "3", "1"),
+        ("2", "1", "2"), ("2", "2", "1"), ("2", "3", "1"),
+        ("3", "1", "4"), ("3", "2", "3"), ("3", "3", "1"),
+        ("4", "1", "0"), ("4", "2", "0"),
+        ("5", "1", "0"), ("5", "2", "0"),
+    ]  # fmt: skip
+
+
+def test_bom_is_opt_in(graded, analyst_client, capsysbinary):
+    """?bom=1 and --bom start a CSV with a UTF-8 byte order mark; other values are a 400."""
+    with_bom = read(analyst_client.get("/exports/attempts.csv", {"bom": "1"}))
+    without = read(analyst_client.get("/exports/attempts.csv", {"bom": "0"}))
+    assert with_bom == BOM + without
+    response = analyst_client.get("/exports/attempts.csv", {"bom": "yes"})
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"bom": ["Use 1 or 0."]}}
+    call_command("export_quiz_analytics", dataset="answers", fmt="csv", bom=True)
+    assert capsysbinary.readouterr().out.startswith(BOM + b"attempt_id,")
 
 
 def test_questions_export_is_the_item_analysis(graded, analyst_client):
@@ -210,6 +322,8 @@ def test_export_streams_100000_attempts_in_chunks(make_quiz, analyst_client):
         ),
         batch_size=5000,
     )  # fmt: skip
+    # A bulk load tells the listeners, as the services do, so the roll-ups stay exact.
+    attempts_changed(list(QuizAttempt.objects.values_list("pk", flat=True)), AttemptChange.STORED)
     response = analyst_client.get("/exports/attempts.csv")
     chunks = rows = 0
     for chunk in response.streaming_content:
@@ -284,3 +398,51 @@ def test_editors_do_not_get_the_export_action(graded, editor_client):
     assert "export_attempts" not in dict(
         response.context["cl"].model_admin.get_action_choices(response.wsgi_request)
     )
+
+
+HOSTILE = [
+    "=1+2",
+    "+cmd",
+    "-2-1",
+    "@SUM(A1)",
+    "\tindented",
+    "\rreturn",
+    'say "hi", twice',
+    "comma, inside",
+    "line\nbreak",
+    "crlf\r\nend",
+    "Zoë ✓ \U0001d518 مرحبا",
+    "'already quoted",
+    " leading space",
+    "trailing space ",
+    "\\.",
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("dataset", ["attempts", "answers"])
+def test_copy_and_python_paths_are_byte_identical(graded, dataset):
+    """COPY and the Python path write the same bytes, with each hostile text in every
+    text column at once (quiz slug, client id, term slugs, choice texts)."""
+    quiz_id = graded.pk
+    first = QuizAttempt.objects.order_by("pk").first()
+    for value in HOSTILE:
+        Quiz.objects.filter(pk=quiz_id).update(slug=value)
+        QuizAttempt.objects.update(client_id=value)
+        QuizAttempt.objects.filter(pk=first.pk).update(client_id="")  # empty, not null
+        for number, term in enumerate(Term.objects.filter(questions__quiz=quiz_id).distinct()):
+            Term.objects.filter(pk=term.pk).update(slug=f"{value}{number}")
+        Choice.objects.filter(question__quiz=quiz_id).update(text=value)
+        selected = QuizAttempt.objects.filter(quiz=quiz_id)
+        by_copy = b"".join(export_chunks(dataset, "csv", selected))
+        by_python = b"".join(export_chunks(dataset, "csv", selected, use_copy=False))
+        assert by_copy == by_python, value
+        rows = parse_csv(by_copy)
+        assert len(rows) == (5 if dataset == "attempts" else 20)
+        neutralised = "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+        assert rows[0]["quiz"] == neutralised
+        if dataset == "attempts":
+            assert [row["client_id"] for row in rows] == ["", *[neutralised] * 4]
+        else:
+            assert rows[0]["term"] == neutralised + "0"
+            assert rows[2]["choice_texts"] == f"{neutralised} | {value}"

@@ -1,0 +1,75 @@
+"""What the code relies on inside Strawberry and graphql-core, beyond their documented API.
+
+Each test names the dependency it pins: when an upgrade changes it, this file fails
+first, with the reason, instead of a limit or an error code silently going away.
+"""
+
+import inspect
+
+from graphql import GraphQLError, GraphQLSchema, ValidationRule, parse, validate
+from strawberry import relay
+from strawberry.django.views import GraphQLView as StrawberryGraphQLView
+from strawberry.extensions import MaskErrors
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
+from glossary_backend.schema import schema
+from glossary_backend.security import ErrorPolicy, GraphQLView
+
+
+def test_mask_errors_routes_every_result_through_process_errors():
+    """ErrorPolicy adds codes by overriding MaskErrors._process_errors(errors)."""
+    assert list(inspect.signature(MaskErrors._process_errors).parameters) == ["self", "errors"]
+    assert "self._process_errors(" in inspect.getsource(MaskErrors), (
+        "MaskErrors no longer calls _process_errors: ErrorPolicy's codes would vanish"
+    )
+    masked, kept = ErrorPolicy()._process_errors(
+        [
+            GraphQLError("boom", original_error=ValueError("secret")),
+            GraphQLError("Unknown field.", extensions=None),
+        ]
+    )
+    assert (masked.message, masked.extensions) == (
+        "Unexpected error.",
+        {"code": "INTERNAL_SERVER_ERROR"},
+    )
+    assert kept.extensions == {"code": "GRAPHQL_VALIDATION_FAILED"}
+
+
+def test_depth_and_alias_validators_are_rule_factories():
+    """validation_rules() builds its rules once with the create_validator factories."""
+    depth_rule = depth_validator(2, should_ignore=None)
+    alias_rule = alias_validator(1)
+    assert issubclass(depth_rule, ValidationRule)
+    assert issubclass(alias_rule, ValidationRule)
+    graphql_schema = schema._schema
+    deep = parse("{ chapters { edges { node { slug } } } }")
+    aliased = parse("{ a: chapters { totalCount } b: chapters { totalCount } }")
+    assert [e.message for e in validate(graphql_schema, deep, [depth_rule])] == [
+        "'anonymous' exceeds maximum operation depth of 2"
+    ]
+    assert [e.message for e in validate(graphql_schema, aliased, [alias_rule])] == [
+        "2 aliases found. Allowed: 1"
+    ]
+
+
+def test_schema_exposes_its_graphql_core_schema():
+    """ConnectionArguments reads the execution context's schema._schema."""
+    assert isinstance(schema._schema, GraphQLSchema)
+
+
+def test_connection_cursor_prefix():
+    """Cursors are checked against relay.types.PREFIX before strawberry decodes them."""
+    assert relay.Edge.CURSOR_PREFIX == relay.types.PREFIX == "arrayconnection"
+
+
+def test_view_hooks_we_override_still_exist():
+    """GraphQLView overrides dispatch, decode_json and parse_http_body of the base view."""
+    for name, parameters in [
+        ("dispatch", ["self", "request", "args", "kwargs"]),
+        ("decode_json", ["self", "data"]),
+        ("parse_http_body", ["self", "request"]),
+    ]:
+        base = getattr(StrawberryGraphQLView, name)
+        assert list(inspect.signature(base).parameters) == parameters, name
+        assert getattr(GraphQLView, name) is not base
