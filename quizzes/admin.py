@@ -28,6 +28,7 @@ from terms.admin import (
     ChapterAdmin,
     CheckedSaveAdmin,
     PublishableAdmin,
+    ScheduleFilter,
     TermAdmin,
     archive,
     publish,
@@ -94,10 +95,15 @@ def export_attempts(modeladmin, request, queryset):
 
 @admin.register(Quiz)
 class QuizAdmin(PublishableAdmin):
-    fields = ["title", "slug", "chapter", "status", "pass_percentage", "description"]
-    list_display = ["title", "chapter", "status", "question_count", "attempt_count", "updated_at"]
+    fields = [
+        "title", "slug", "chapter", "status", "go_live_at", "expire_at", "pass_percentage",
+        "description", "based_on",
+    ]  # fmt: skip
+    list_display = [
+        "title", "chapter", "status", "schedule", "question_count", "attempt_count", "updated_at",
+    ]  # fmt: skip
     list_select_related = ["chapter"]
-    list_filter = ["status", "chapter"]
+    list_filter = ["status", ScheduleFilter, "chapter"]
     search_fields = ["title", "description"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["chapter"]

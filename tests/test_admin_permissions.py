@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from quizzes.models import Choice, Question, Quiz, QuizAttempt
 from quizzes.services import AnswerInput, attempt_submit
-from terms.models import Chapter, Term
+from terms.models import AuditEntry, Chapter, PreviewKey, Term
+from terms.services import content_save
 
 ROLES = ["superuser", "editor", "analyst", "staff_without_group", "inactive_editor"]
 # What each permission name an action declares means, as a Django permission.
@@ -21,7 +22,7 @@ OTHER_PERMISSIONS = {
 }
 WATCHED = [
     Chapter, Term, Quiz, Question, Choice, QuizAttempt, AccessAttempt, AccessLog,
-    AccessFailureLog, Group,
+    AccessFailureLog, Group, AuditEntry, PreviewKey,
 ]  # fmt: skip
 
 
@@ -53,6 +54,7 @@ def one_of_everything(seed_quiz):
     AccessAttempt.objects.create(**who, failures_since_start=1)
     AccessLog.objects.create(**who)
     AccessFailureLog.objects.create(**who)
+    content_save(obj=Term.objects.get(slug="lora"))  # a first entry of the audit log
 
 
 def snapshot():
