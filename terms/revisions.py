@@ -29,6 +29,7 @@ from reversion.models import Version
 ADMIN_FORM = "admin form"
 ADMIN_LIST = "admin list"
 ADMIN_DELETE = "admin delete"
+IMPORT = "import"
 OUTSIDE_SERVICES = "save() outside the services"
 
 # Bookkeeping fields: they change on every save or follow from others, so they are

@@ -304,7 +304,7 @@ def terms_import(
 
     if report.errors or dry_run:
         return report
-    with transaction.atomic(), revisions.recording(revisions.service_path("terms_import")):
+    with transaction.atomic(), revisions.recording(revisions.IMPORT):
         for term in to_save:
             term.save()
     return report
