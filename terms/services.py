@@ -59,14 +59,17 @@ def changes_since(obj, based_on: int) -> list[str]:
     if not newer:
         return []
     base = Version.objects.filter(pk=based_on).first() if based_on else None
-    before = revisions.describe(revisions.state_of(base)) if base is not None else None
-    after = revisions.describe(revisions.current_state(obj))
+    stored = type(obj)._base_manager.get(pk=obj.pk)  # `obj` may carry the edit itself
     who = [
         f"{version.revision.user or 'someone'} at "
         f"{timezone.localtime(version.revision.date_created):%Y-%m-%d %H:%M} "
         f"({version.revision.comment})"
         for version in reversed(newer)
     ]
+    if base is None:
+        return [f"Changed meanwhile by {', '.join(who)}.", "No earlier version to compare with."]
+    before = revisions.describe(revisions.state_of(base))
+    after = revisions.describe(revisions.current_state(stored))
     return [
         f"Changed meanwhile by {', '.join(who)}.",
         *(
