@@ -1,6 +1,7 @@
 """Every write path records a revision; restoring one brings the object back with its
 see-also links or its questions and choices."""
 
+from django.core.management import call_command
 from reversion.models import Version
 
 from quizzes.models import Choice, Question, Quiz
@@ -115,3 +116,21 @@ def test_restore_quiz_with_questions_and_choices(make_quiz, editor, seed):
         (1, "Choice 2.1", True), (2, "Choice 2.2", True), (3, "Choice 2.3", False),
     ]  # fmt: skip
     assert Quiz.objects.published().filter(pk=quiz.pk).exists()
+
+
+def test_record_revisions_records_what_has_no_version_once(seed_quiz, capsys):
+    call_command("record_revisions")
+    assert capsys.readouterr().out.splitlines() == [
+        "chapters: 1 recorded",
+        "terms: 31 recorded",
+        "quizzes: 1 recorded",
+    ]
+    version = Version.objects.get_for_object(seed_quiz).get()
+    assert version.revision.comment == "command record_revisions"
+    assert len(revisions.state_of(version).parts[Question]) == 14
+    call_command("record_revisions")
+    assert capsys.readouterr().out.splitlines() == [
+        "chapters: 0 recorded",
+        "terms: 0 recorded",
+        "quizzes: 0 recorded",
+    ]
