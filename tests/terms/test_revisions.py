@@ -1,7 +1,14 @@
 """Every write path records a revision; restoring one brings the object back with its
 see-also links or its questions and choices."""
 
+import datetime
+
+import pytest
+from django.conf import settings
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
 from reversion.models import Version
 
 from quizzes.models import Choice, Question, Quiz
@@ -134,3 +141,32 @@ def test_record_revisions_records_what_has_no_version_once(seed_quiz, capsys):
         "terms: 0 recorded",
         "quizzes: 0 recorded",
     ]
+
+
+def test_deleting_a_term_records_the_lists_it_leaves(seed, staff_client, staff):
+    """The other ends of a deleted term's links lose a see-also term: recorded."""
+    dpo = Term.objects.get(slug="dpo")
+    partners = list(dpo.related_terms.all())
+    assert partners
+    response = staff_client.post(reverse("admin:terms_term_delete", args=[dpo.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    for partner in partners:
+        [version] = versions_of(partner)
+        assert (version.revision.comment, version.revision.user) == (revisions.ADMIN_DELETE, staff)
+        assert "DPO" not in described(version)["See also"]
+
+
+def test_load_seed_is_one_revision_named_by_the_command(db, tmp_path):
+    call_command("load_seed", str(settings.BASE_DIR / "fixtures" / "glossary.json"))
+    comments = set(Version.objects.values_list("revision__comment", flat=True))
+    assert comments == {"command load_seed glossary.json"}
+    assert Version.objects.values("revision").distinct().count() == 1
+    assert Version.objects.filter(content_type__model="term").count() == 31
+
+
+def test_the_database_refuses_an_expiry_before_the_go_live_time(seed):
+    now = timezone.now()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Term.objects.filter(slug="lora").update(
+            go_live_at=now, expire_at=now - datetime.timedelta(minutes=1)
+        )
