@@ -292,14 +292,14 @@ class Change:
 
 
 def diff(before: dict[str, str] | None, after: dict[str, str]) -> list[Change]:
-    """The lines that differ between two descriptions; every line when there is no
-    `before` (the first version)."""
-    before = before or {}
+    """The lines that differ between two descriptions; every filled-in line when there is
+    no `before` (the first version)."""
+    before = before or dict.fromkeys(after, "—")
     labels = list(dict.fromkeys([*before, *after]))
     return [
         Change(label, before.get(label, "—"), after.get(label, "—"))
         for label in labels
-        if before.get(label) != after.get(label)
+        if before.get(label, "—") != after.get(label, "—")
     ]
 
 
