@@ -180,9 +180,8 @@ def recording(path: str, *, user=None):
             if user is not None and getattr(user, "is_authenticated", False):
                 reversion.set_user(user)
             yield
-            # Signals raised while recording (none today) must not loop back here.
-            while touched:
-                (model, pk), _ = touched.popitem()
+            # In the order first touched; deleted objects have nothing left to record.
+            for model, pk in list(touched):
                 obj = model._base_manager.filter(pk=pk).first()
                 if obj is not None:
                     _record(obj)
