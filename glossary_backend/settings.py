@@ -7,6 +7,7 @@ import datetime
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -33,6 +34,7 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = (*default_headers, "x-preview-token")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "strawberry_django",
     "django_filters",
+    "reversion",
     "terms",
     "quizzes",
     "analytics",
@@ -62,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "glossary_backend.preview.PreviewTokenMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -159,6 +163,14 @@ SUBMISSION_RATE_LIMITS = [
 ]
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Preview links: where the admin's "Preview" button sends an editor (a frontend route that
+# turns on its draft mode), and how long a token lives unless asked otherwise.
+FRONTEND_PREVIEW_URL = env.str(
+    "FRONTEND_PREVIEW_URL",
+    default="http://localhost:3000/api/draft?token={token}&type={type}&slug={slug}",
+)
+PREVIEW_TOKEN_MINUTES = env.int("PREVIEW_TOKEN_MINUTES", default=60)
 
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,

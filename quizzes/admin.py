@@ -20,6 +20,7 @@ from terms.admin import (
     ChapterAdmin,
     CheckedSaveAdmin,
     PublishableAdmin,
+    ScheduleFilter,
     archive,
     publish,
     unpublish,
@@ -79,10 +80,15 @@ class QuestionInline(admin.TabularInline):
 
 @admin.register(Quiz)
 class QuizAdmin(PublishableAdmin):
-    fields = ["title", "slug", "chapter", "status", "pass_percentage", "description"]
-    list_display = ["title", "chapter", "status", "question_count", "attempt_count", "updated_at"]
+    fields = [
+        "title", "slug", "chapter", "status", "go_live_at", "expire_at", "pass_percentage",
+        "description", "based_on",
+    ]  # fmt: skip
+    list_display = [
+        "title", "chapter", "status", "schedule", "question_count", "attempt_count", "updated_at",
+    ]  # fmt: skip
     list_select_related = ["chapter"]
-    list_filter = ["status", "chapter"]
+    list_filter = ["status", ScheduleFilter, "chapter"]
     search_fields = ["title", "description"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["chapter"]

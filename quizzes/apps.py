@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class QuizzesConfig(AppConfig):
     name = "quizzes"
+
+    def ready(self):
+        from quizzes.services import register_revisions
+
+        register_revisions()

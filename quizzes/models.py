@@ -11,9 +11,10 @@ from terms.models import (
     Chapter,
     Publishable,
     PublishableQuerySet,
-    Status,
     StoredTextRules,
     Term,
+    expires_after_going_live,
+    live_q,
     published_has_date,
 )
 
@@ -23,12 +24,9 @@ MAX_CHOICES = 10
 
 
 class QuizQuerySet(PublishableQuerySet):
-    def published(self):
-        """Published quizzes that stand alone or belong to a published chapter."""
-        return self.filter(
-            Q(chapter__isnull=True) | Q(chapter__status=Status.PUBLISHED),
-            status=Status.PUBLISHED,
-        )
+    def published_q(self) -> Q:
+        """Live quizzes that stand alone or belong to a live chapter."""
+        return live_q() & (Q(chapter__isnull=True) | live_q("chapter__"))
 
     @staticmethod
     def in_chapter_q(slug: str) -> Q:
@@ -98,6 +96,7 @@ class Quiz(Publishable):
                 violation_error_message="The pass percentage is at most 100.",
             ),
             published_has_date("quiz"),
+            expires_after_going_live("quiz"),
         ]
 
     def __str__(self):

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -32,6 +33,7 @@ from quizzes.models import (
     QuizAttempt,
 )
 from quizzes.scoring import attempt_score, question_correct
+from terms import revisions
 from terms.models import Chapter, Status, Term
 
 MAX_ANSWERS = 250
@@ -270,7 +272,7 @@ def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
 
     rng = random.Random(seed)
     words = {term.pk: _words(term.definition) for term in terms}
-    with transaction.atomic():
+    with transaction.atomic(), revisions.recording(revisions.service_path("quiz_generate")):
         quiz = Quiz.objects.create(
             title=f"{chapter.title}: which term is it?",
             slug=slug,
@@ -305,3 +307,93 @@ def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
                 for index, option in enumerate(options, start=1)
             )
     return quiz
+
+
+def _question_lines(state: revisions.State) -> dict[str, str]:
+    """One line per question: its prompt, kind, term and explanation, then its choices
+    (✓ marks the correct ones)."""
+    choices: dict[int, list[Choice]] = {}
+    for choice in sorted(state.rows(Choice), key=lambda choice: choice.position):
+        choices.setdefault(choice.question_id, []).append(choice)
+    term_ids = [question.term_id for question in state.rows(Question) if question.term_id]
+    names = dict(Term.objects.filter(pk__in=term_ids).values_list("pk", "name"))
+    lines = {}
+    for question in sorted(state.rows(Question), key=lambda question: question.position):
+        about = [Question.Kind(question.kind).label]
+        if question.term_id:
+            about.append(f"term {names.get(question.term_id, f'#{question.term_id}')}")
+        if question.explanation:
+            about.append(f"explanation “{question.explanation}”")
+        offered = "; ".join(
+            f"{'✓' if choice.is_correct else '✗'} {choice.text}"
+            for choice in choices.get(question.pk, [])
+        )
+        lines[f"Question {question.position}"] = (
+            f"{question.prompt} ({', '.join(about)}) — {offered or 'no choices'}"
+        )
+    return lines or {"Questions": "—"}
+
+
+# Positions are unique per quiz and per question: rows being restored are first moved
+# past any position in use, so that they can take their recorded positions in any order.
+PARKED = 1_000_000
+
+
+def _restore_questions(quiz: Quiz, state: revisions.State) -> None:
+    """Make the quiz's questions and choices those of `state`; refuses (ValidationError)
+    removing rows learners answered, and questions about terms deleted since."""
+    questions, choices = state.rows(Question), state.rows(Choice)
+    missing_terms = {q.term_id for q in questions if q.term_id} - set(
+        Term.objects.filter(pk__in=[q.term_id for q in questions]).values_list("pk", flat=True)
+    )
+    if missing_terms:
+        raise ValidationError(
+            "A question of that version tests a term that was deleted since.",
+            code="deleted_term",
+        )
+    try:
+        Choice.objects.filter(question__quiz=quiz).exclude(
+            pk__in=[choice.pk for choice in choices]
+        ).delete()
+        Question.objects.filter(quiz=quiz).exclude(
+            pk__in=[question.pk for question in questions]
+        ).delete()
+    except ProtectedError:
+        raise ValidationError(
+            "Learners have answered questions or choices that this version does not have; "
+            "they cannot be removed. Edit the quiz instead.",
+            code="answered",
+        ) from None
+    Question.objects.filter(pk__in=[q.pk for q in questions]).update(
+        position=F("position") + PARKED
+    )
+    Choice.objects.filter(pk__in=[c.pk for c in choices]).update(position=F("position") + PARKED)
+    for question in questions:
+        question.quiz_id = quiz.pk
+        question.save()
+    for choice in choices:
+        choice.save()
+
+
+def register_revisions() -> None:
+    """Quizzes are recorded with their questions and choices (terms.revisions)."""
+
+    def quiz_of_choice(choice):
+        quiz_id = (
+            Question.objects.filter(pk=choice.question_id).values_list("quiz_id", flat=True)
+        ).first()
+        return [(Quiz, quiz_id)]
+
+    revisions.register_content(
+        revisions.Content(
+            model=Quiz,
+            parts=(revisions.Part(Question, "quiz"), revisions.Part(Choice, "question")),
+            describe_parts=_question_lines,
+            restore_parts=_restore_questions,
+        ),
+        owners={
+            Quiz: lambda quiz: [(Quiz, quiz.pk)],
+            Question: lambda question: [(Quiz, question.quiz_id)],
+            Choice: quiz_of_choice,
+        },
+    )

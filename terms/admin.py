@@ -1,22 +1,34 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
-from django.core.exceptions import ValidationError
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
+from reversion.models import Version
 
 from glossary_backend.admin_extensions import ExtensibleModelAdmin
-from terms.models import Chapter, Status, Term
+from terms import revisions
+from terms.models import AuditEntry, Chapter, Status, Term
 from terms.services import (
+    changes_since,
+    content_restore,
     content_save,
     content_set_status,
     related_terms_problems,
     term_set_related,
 )
+
+# Versions listed on an object's history page, newest first.
+HISTORY_LENGTH = 50
 
 
 def _status_action(status: Status, verb: str):
@@ -59,8 +71,10 @@ class CheckedSaveAdmin(ExtensibleModelAdmin):
     """A change form whose save is refused by a check of the state it leaves answers with
     the reasons and saves nothing (the admin's transaction is rolled back).
 
-    The forms check that state before saving; this catches what changed meanwhile.
-    A crafted action request naming rows that cannot exist is an error message, not a 500.
+    The forms check that state before saving; this catches what changed meanwhile. Every
+    write of the admin's pages is recorded as a revision named by its path: the form,
+    the list (its editable columns and its actions, by name), deletion. A crafted action
+    request naming rows that cannot exist is an error message, not a 500.
     """
 
     def response_action(self, request, queryset):
@@ -74,17 +88,91 @@ class CheckedSaveAdmin(ExtensibleModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            with revisions.recording(revisions.ADMIN_FORM, user=request.user):
+                return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as error:
             for message in error.messages:
                 self.message_user(request, message, messages.ERROR)
             self.message_user(request, "Nothing was saved.", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
+    def changelist_view(self, request, extra_context=None):
+        action = self.get_actions(request).get(request.POST.get("action", ""))
+        recorded_as = revisions.ADMIN_LIST
+        if request.method == "POST" and action is not None:
+            description = str(action[2]) % admin.utils.model_format_dict(self.opts)
+            recorded_as = revisions.bulk_action_path(description)
+        with revisions.recording(recorded_as, user=request.user):
+            return super().changelist_view(request, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        with revisions.recording(revisions.ADMIN_DELETE, user=request.user):
+            return super().delete_view(request, object_id, extra_context)
+
+
+class EditedVersionForm(forms.ModelForm):
+    """Carries the last recorded version the edit started from: a save over a newer one
+    is refused with what changed meanwhile (no lost updates); saving again then replaces
+    it knowingly, since the refused form now carries the newer version."""
+
+    based_on = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["based_on"].initial = revisions.latest_version_id(self.instance)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        based_on = cleaned_data.get("based_on")
+        if self.instance.pk is None or based_on is None:
+            return cleaned_data
+        latest = revisions.latest_version_id(self.instance)
+        if latest != based_on:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("based_on")] = latest
+            raise ValidationError(
+                [
+                    f"This {self.instance._meta.verbose_name} was changed by someone else "
+                    "since you opened it; nothing was saved.",
+                    *changes_since(self.instance, based_on),
+                    "Save again to replace their changes with yours, or reload the page to "
+                    "start from theirs.",
+                ],
+                code="edit_conflict",
+            )
+        return cleaned_data
+
+
+class ScheduleFilter(admin.SimpleListFilter):
+    title = "schedule"
+    parameter_name = "schedule"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), ("scheduled", "Scheduled"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.filter(pk__in=queryset.model.objects.published().values("pk"))
+        if self.value() == "scheduled":
+            return queryset.filter(pk__in=queryset.model.objects.scheduled().values("pk"))
+        if self.value() == "expired":
+            return queryset.filter(pk__in=queryset.model.objects.expired().values("pk"))
+        return queryset
+
 
 class PublishableAdmin(CheckedSaveAdmin):
     """Saves chapters, terms and quizzes through the publishing service, with their inlines
-    and links, so that the rules hold on the state the whole form leaves."""
+    and links, so that the rules hold on the state the whole form leaves; shows their
+    history with diffs, restores a version, mints preview links."""
+
+    form = EditedVersionForm
+    change_form_template = "admin/publishable_change_form.html"
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if "based_on" in admin.utils.flatten_fieldsets(fieldsets):
+            return fieldsets
+        return [*fieldsets, (None, {"fields": ["based_on"]})]
 
     def save_model(self, request, obj, form, change):
         """Saved in save_related, together with what the form's inlines change."""
@@ -93,11 +181,138 @@ class PublishableAdmin(CheckedSaveAdmin):
         content_save(
             obj=form.instance,
             user=request.user,
+            based_on=form.cleaned_data["based_on"] if change else None,
             save_related=lambda: self.save_form_relations(request, form, formsets, change),
         )
 
     def save_form_relations(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+
+    @admin.display(description="Schedule")
+    def schedule(self, obj):
+        state = obj.schedule_state
+        if state == "scheduled":
+            return f"Scheduled for {obj.go_live_at:%Y-%m-%d %H:%M}"
+        if state == "expired":
+            return f"Expired {obj.expire_at:%Y-%m-%d %H:%M}"
+        if state == "live" and obj.expire_at:
+            return f"Live until {obj.expire_at:%Y-%m-%d %H:%M}"
+        return state.capitalize()
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/history/<int:version_id>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name="{}_{}_restore".format(*info),
+            ),
+            path(
+                "preview/revoke/",
+                self.admin_site.admin_view(self.revoke_previews_view),
+                name="{}_{}_revoke_previews".format(*info),
+            ),
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="{}_{}_preview".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def revoke_previews_view(self, request):
+        """Every preview link the signed-in staff member minted stops working (POST)."""
+        from glossary_backend.preview import preview_tokens_revoke
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        preview_tokens_revoke(user=request.user)
+        self.message_user(request, "All your preview links are revoked.", messages.SUCCESS)
+        return HttpResponseRedirect(request.POST.get("next") or reverse("admin:index"))
+
+    def history_view(self, request, object_id, extra_context=None):
+        """Each recorded version, newest first, with what it changed from the one before."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        versions = list(
+            Version.objects.get_for_object(obj).select_related("revision__user")[
+                : HISTORY_LENGTH + 1
+            ]
+        )
+        described = [revisions.describe(revisions.state_of(version)) for version in versions]
+        entries = [
+            {
+                "version": version,
+                "changes": revisions.diff(
+                    described[index + 1] if index + 1 < len(described) else None,
+                    described[index],
+                ),
+            }
+            for index, version in enumerate(versions[:HISTORY_LENGTH])
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "object": obj,
+            "title": f"History: {obj}",
+            "entries": entries,
+            "latest_version_id": versions[0].pk if versions else 0,
+            "can_restore": self.has_change_permission(request, obj),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/revision_history.html", context)
+
+    def restore_view(self, request, object_id, version_id):
+        """Restores a version (POST), refused with the reasons when it would break a rule
+        or when the object changed since the history page was opened."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        version = get_object_or_404(Version.objects.get_for_object(obj), pk=version_id)
+        based_on = request.POST.get("based_on", "")
+        try:
+            content_restore(
+                version=version,
+                user=request.user,
+                based_on=int(based_on) if based_on.isascii() and based_on.isdigit() else -1,
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                self.message_user(request, message, messages.ERROR)
+            self.message_user(request, "Nothing was restored.", messages.ERROR)
+        else:
+            when = version.revision.date_created
+            self.message_user(
+                request,
+                f"Restored “{obj}” as it was on {when:%Y-%m-%d %H:%M}, as a new version.",
+                messages.SUCCESS,
+            )
+        info = self.opts.app_label, self.opts.model_name
+        return HttpResponseRedirect(reverse("admin:{}_{}_history".format(*info), args=[obj.pk]))
+
+    def preview_view(self, request, object_id):
+        """Sends an editor who may change the object to the frontend's preview route with
+        a fresh token (PREVIEW_TOKEN_MINUTES)."""
+        from glossary_backend.preview import preview_token_mint
+
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        token = preview_token_mint(obj=obj, user=request.user)
+        return HttpResponseRedirect(
+            settings.FRONTEND_PREVIEW_URL.format(
+                token=token, type=self.opts.model_name, slug=obj.slug
+            )
+        )
 
 
 @admin.register(Chapter)
@@ -108,11 +323,12 @@ class ChapterAdmin(PublishableAdmin):
         "status",
         "published_term_count",
         "draft_term_count",
+        "schedule",
         "terms_link",
         "updated_at",
     ]
     list_editable = ["position"]
-    list_filter = ["status"]
+    list_filter = ["status", ScheduleFilter]
     search_fields = ["title", "description"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["published_at", "created_at", "updated_at"]
@@ -143,7 +359,7 @@ class ChapterAdmin(PublishableAdmin):
         return format_html('<a href="{}">View terms</a>', url)
 
 
-class TermAdminForm(forms.ModelForm):
+class TermAdminForm(EditedVersionForm):
     # The relation has its own through model (for the not-self constraint), which the
     # admin cannot edit directly; this field edits it through the symmetric manager.
     see_also = forms.ModelMultipleChoiceField(
@@ -158,7 +374,7 @@ class TermAdminForm(forms.ModelForm):
         model = Term
         fields = [
             "name", "slug", "chapter", "status", "definition", "explanation",
-            "abbreviation", "expansion", "aliases",
+            "abbreviation", "expansion", "aliases", "go_live_at", "expire_at",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
@@ -177,16 +393,17 @@ class TermAdminForm(forms.ModelForm):
 @admin.register(Term)
 class TermAdmin(PublishableAdmin):
     form = TermAdminForm
-    list_display = ["name", "abbreviation", "chapter", "status", "updated_at"]
+    list_display = ["name", "abbreviation", "chapter", "status", "schedule", "updated_at"]
     list_select_related = ["chapter"]
-    list_filter = ["chapter", "status"]
+    list_filter = ["chapter", "status", ScheduleFilter]
     search_fields = ["name", "abbreviation", "aliases", "definition"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["chapter"]
     readonly_fields = ["published_at", "created_at", "updated_at", "created_by", "updated_by"]
     actions = [publish, unpublish, archive]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "chapter", "status"]}),
+        (None, {"fields": ["name", "slug", "chapter", "status", "based_on"]}),
+        ("Schedule", {"fields": ["go_live_at", "expire_at"]}),
         ("Definition", {"fields": ["definition", "explanation"]}),
         ("Other names", {"fields": ["abbreviation", "expansion", "aliases"]}),
         ("See also", {"fields": ["see_also"]}),
@@ -202,3 +419,91 @@ class TermAdmin(PublishableAdmin):
     def save_form_relations(self, request, form, formsets, change):
         super().save_form_relations(request, form, formsets, change)
         term_set_related(term=form.instance, related=form.cleaned_data["see_also"])
+
+
+class ContentTypeFilter(admin.SimpleListFilter):
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        return [
+            (model._meta.model_name, str(model._meta.verbose_name).capitalize())
+            for model in revisions.content_models()
+        ]
+
+    def queryset(self, request, queryset):
+        for model in revisions.content_models():
+            if self.value() == model._meta.model_name:
+                return queryset.filter(content_type=ContentType.objects.get_for_model(model))
+        return queryset
+
+
+@admin.register(AuditEntry)
+class AuditLogAdmin(admin.ModelAdmin):
+    """Every recorded change of chapters, terms and quizzes, site-wide: by person, type
+    and date. Read-only; each entry links to the object's history with its diff."""
+
+    list_display = ["date", "author", "kind", "object_link", "path"]
+    list_filter = [
+        ContentTypeFilter,
+        ("revision__user", admin.RelatedOnlyFieldListFilter),
+        "revision__date_created",
+    ]
+    date_hierarchy = "revision__date_created"
+    search_fields = ["object_repr", "revision__comment"]
+    list_select_related = ["revision__user", "content_type"]
+    actions = None
+
+    def get_queryset(self, request):
+        kinds = ContentType.objects.get_for_models(*revisions.content_models()).values()
+        return (
+            super()
+            .get_queryset(request)
+            .filter(content_type__in=kinds)
+            .order_by("-revision__date_created", "-pk")
+        )
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        return (
+            user.is_active
+            and user.is_staff
+            and any(
+                user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
+                for model in revisions.content_models()
+            )
+        )
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Date", ordering="revision__date_created")
+    def date(self, entry):
+        return entry.revision.date_created
+
+    @admin.display(description="Person", ordering="revision__user")
+    def author(self, entry):
+        return entry.revision.user or "—"
+
+    @admin.display(description="Type", ordering="content_type")
+    def kind(self, entry):
+        return str(entry.content_type.model_class()._meta.verbose_name).capitalize()
+
+    @admin.display(description="Object")
+    def object_link(self, entry):
+        opts = entry.content_type.model_class()._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[entry.object_id])
+        return format_html('<a href="{}">{}</a>', url, entry.object_repr)
+
+    @admin.display(description="Path", ordering="revision__comment")
+    def path(self, entry):
+        return entry.revision.comment

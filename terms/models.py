@@ -2,9 +2,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Left, Lower, Upper
+from django.db.models.functions import Left, Lower, Now, Upper
 from django.db.models.lookups import In
 from django.utils import timezone
+from reversion.models import Version
 
 from glossary_backend.inputs import text_problem
 
@@ -26,14 +27,48 @@ def can_see_unpublished(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.is_staff)
 
 
+def live_q(prefix: str = "") -> Q:
+    """Published, and inside its schedule by the database's clock at the time the query
+    runs: no worker has to flip anything when a publication goes live or expires."""
+    return (
+        Q(**{f"{prefix}status": Status.PUBLISHED})
+        & (Q(**{f"{prefix}go_live_at__isnull": True}) | Q(**{f"{prefix}go_live_at__lte": Now()}))
+        & (Q(**{f"{prefix}expire_at__isnull": True}) | Q(**{f"{prefix}expire_at__gt": Now()}))
+    )
+
+
 class PublishableQuerySet(models.QuerySet):
     """Visibility rules: the one place that decides who sees what."""
 
+    def published_q(self) -> Q:
+        """What anybody may see; models whose visibility also depends on a parent (a
+        term's chapter) extend it."""
+        return live_q()
+
+    def previewed_q(self, preview) -> Q | None:
+        """What a preview grant (glossary_backend.preview) shows beyond published content:
+        the object it names, as if it were published."""
+        return Q(pk=preview.pk) if preview.model is self.model else None
+
     def published(self):
-        return self.filter(status=Status.PUBLISHED)
+        return self.filter(self.published_q())
 
     def visible_to(self, user):
-        return self if can_see_unpublished(user) else self.published()
+        if can_see_unpublished(user):
+            return self
+        preview = getattr(user, "preview", None)
+        previewed = self.previewed_q(preview) if preview is not None else None
+        if previewed is not None:
+            return self.filter(self.published_q() | previewed)
+        return self.published()
+
+    def scheduled(self):
+        """Published, waiting for its go-live time."""
+        return self.filter(status=Status.PUBLISHED, go_live_at__gt=Now())
+
+    def expired(self):
+        """Published, past its expiry time."""
+        return self.filter(status=Status.PUBLISHED, expire_at__lte=Now())
 
     def publication_problems(self) -> list[str]:
         """Why the objects of this QuerySet could not be published; empty when they can.
@@ -84,6 +119,18 @@ class Publishable(StoredTextRules):
         blank=True,
         help_text="When it went live. Filled in automatically when published.",
     )
+    go_live_at = models.DateTimeField(
+        "go live at",
+        null=True,
+        blank=True,
+        help_text="If set, published content stays hidden until this time.",
+    )
+    expire_at = models.DateTimeField(
+        "expire at",
+        null=True,
+        blank=True,
+        help_text="If set, published content is hidden again from this time on.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, help_text="When it was created.")
     updated_at = models.DateTimeField(
         auto_now=True, db_index=True, help_text="When it was last changed."
@@ -96,6 +143,23 @@ class Publishable(StoredTextRules):
         super().clean()
         if self.status == Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
+        if self.go_live_at and self.expire_at and self.expire_at <= self.go_live_at:
+            raise ValidationError(
+                {"expire_at": "The expiry time must come after the go-live time."},
+                code="expires_before_going_live",
+            )
+
+    @property
+    def schedule_state(self) -> str:
+        """ "scheduled", "expired", "live" (published and inside its schedule) or the status."""
+        if self.status != Status.PUBLISHED:
+            return self.status
+        now = timezone.now()
+        if self.go_live_at and self.go_live_at > now:
+            return "scheduled"
+        if self.expire_at and self.expire_at <= now:
+            return "expired"
+        return "live"
 
 
 def published_has_date(prefix: str) -> models.CheckConstraint:
@@ -103,6 +167,16 @@ def published_has_date(prefix: str) -> models.CheckConstraint:
         condition=~Q(status=Status.PUBLISHED) | Q(published_at__isnull=False),
         name=f"{prefix}_published_has_date",
         violation_error_message="Published content needs a publication date.",
+    )
+
+
+def expires_after_going_live(prefix: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(go_live_at__isnull=True)
+        | Q(expire_at__isnull=True)
+        | Q(expire_at__gt=models.F("go_live_at")),
+        name=f"{prefix}_expires_after_going_live",
+        violation_error_message="The expiry time must come after the go-live time.",
     )
 
 
@@ -132,6 +206,7 @@ class Chapter(Publishable):
                 violation_error_message="A chapter needs a title.",
             ),
             published_has_date("chapter"),
+            expires_after_going_live("chapter"),
         ]
 
     def __str__(self):
@@ -145,9 +220,16 @@ class TermQuerySet(PublishableQuerySet):
     and NOT) with a QuerySet method that applies it.
     """
 
-    def published(self):
-        """Published terms of published chapters: a term is no more public than its chapter."""
-        return self.filter(status=Status.PUBLISHED, chapter__status=Status.PUBLISHED)
+    def published_q(self) -> Q:
+        """Live terms of live chapters: a term is no more public than its chapter."""
+        return live_q() & live_q("chapter__")
+
+    def previewed_q(self, preview) -> Q | None:
+        """A term's preview shows the term; a chapter's preview shows its terms, drafts
+        included."""
+        if preview.model is Chapter:
+            return Q(chapter=preview.pk) & ~Q(status=Status.ARCHIVED)
+        return super().previewed_q(preview)
 
     @staticmethod
     def in_chapter_q(slug: str) -> Q:
@@ -276,6 +358,7 @@ class Term(Publishable):
                 violation_error_message="A term needs a definition.",
             ),
             published_has_date("term"),
+            expires_after_going_live("term"),
         ]
 
     def __str__(self):
@@ -296,7 +379,8 @@ class Term(Publishable):
 class TermRelation(models.Model):
     """One direction of a "see also" link; Django keeps the reverse row in step."""
 
-    from_term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="+")
+    # Revisions of a term follow its outgoing links (terms.revisions).
+    from_term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="see_also_links")
     to_term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
@@ -311,3 +395,26 @@ class TermRelation(models.Model):
 
     def __str__(self):
         return f"{self.from_term} → {self.to_term}"
+
+
+class PreviewKey(models.Model):
+    """A staff member's preview tokens carry their generation; raising it revokes them all
+    at once (glossary_backend.preview)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preview_key"
+    )
+    generation = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"Preview tokens of {self.user}, generation {self.generation}"
+
+
+class AuditEntry(Version):
+    """One object's version in a revision: who changed it, when, how (the revision's
+    comment names the path), as the site-wide audit log lists it."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"

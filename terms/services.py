@@ -15,8 +15,10 @@ from django.db.models import Count, F
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
+from reversion.models import Version
 
-from terms.models import MAX_RELATED_TERMS, Chapter, Publishable, Status, Term
+from terms import revisions
+from terms.models import MAX_RELATED_TERMS, Chapter, Publishable, Status, Term, TermRelation
 
 
 def publication_date(*, status: Status, was_published: bool, published_at, now):
@@ -47,37 +49,96 @@ def _stamp_author(obj, user) -> None:
             obj.created_by = user
 
 
-@transaction.atomic
-def content_save(*, obj: Publishable, user=None, save_related=None, now=None) -> None:
-    """Save a chapter, term or quiz as edited, with what belongs to it, in one transaction.
+def changes_since(obj, based_on: int) -> list[str]:
+    """What was recorded for `obj` after its version `based_on` (0: none), for an editor:
+    who changed it, when, by which path, and each changed line as it was and is. Empty
+    when nothing was."""
+    newer = (
+        Version.objects.get_for_object(obj).filter(pk__gt=based_on).select_related("revision__user")
+    )
+    if not newer:
+        return []
+    base = Version.objects.filter(pk=based_on).first() if based_on else None
+    stored = type(obj)._base_manager.get(pk=obj.pk)  # `obj` may carry the edit itself
+    who = [
+        f"{version.revision.user or 'someone'} at "
+        f"{timezone.localtime(version.revision.date_created):%Y-%m-%d %H:%M} "
+        f"({version.revision.comment})"
+        for version in reversed(newer)
+    ]
+    if base is None:
+        return [f"Changed meanwhile by {', '.join(who)}.", "No earlier version to compare with."]
+    before = revisions.describe(revisions.state_of(base))
+    after = revisions.describe(revisions.current_state(stored))
+    return [
+        f"Changed meanwhile by {', '.join(who)}.",
+        *(
+            f"{change.label}: “{change.before}” → “{change.after}”"
+            for change in revisions.diff(before, after)
+        ),
+    ]
 
-    `published_at` follows `publication_date` against the stored status; `save_related`
-    (the admin's inlines, see-also links) runs after the object is saved; then the final
-    state is checked (`ensure_publishable`), so a published quiz whose questions an inline
-    broke is refused. Raises ValidationError and then nothing is saved.
+
+def ensure_not_changed_since(obj, based_on: int | None) -> None:
+    """ValidationError (code "edit_conflict") when `obj` was recorded after the version an
+    edit started from; no check when `based_on` is None."""
+    if based_on is None or obj.pk is None:
+        return
+    if revisions.latest_version_id(obj) == based_on:
+        return
+    changes = changes_since(obj, based_on)
+    raise ValidationError(
+        [
+            f"This {obj._meta.verbose_name} was changed by someone else since you opened "
+            "it; nothing was saved.",
+            *changes,
+        ],
+        code="edit_conflict",
+    )
+
+
+@transaction.atomic
+def content_save(
+    *, obj: Publishable, user=None, save_related=None, based_on: int | None = None, now=None
+) -> None:
+    """Save a chapter, term or quiz as edited, with what belongs to it, in one transaction,
+    recorded as a revision.
+
+    `based_on` is the id of the last recorded version the edit started from
+    (revisions.latest_version_id when the form was opened): when the object was recorded
+    since, the save is refused with what changed meanwhile (no lost updates); the row is
+    locked first, so two saves cannot both pass. `published_at` follows
+    `publication_date` against the stored status; `save_related` (the admin's inlines,
+    see-also links) runs after the object is saved; then the final state is checked
+    (`ensure_publishable`), so a published quiz whose questions an inline broke is
+    refused. Raises ValidationError and then nothing is saved.
     """
     model = type(obj)
-    previous = None
-    if obj.pk is not None:
-        previous = (
-            model.objects.select_for_update().filter(pk=obj.pk).values_list("status", flat=True)
-        ).first()
-    obj.published_at = publication_date(
-        status=obj.status,
-        was_published=previous == Status.PUBLISHED,
-        published_at=obj.published_at,
-        now=now or timezone.now(),
-    )
-    _stamp_author(obj, user)
-    obj.save()
-    if save_related is not None:
-        save_related()
-    ensure_publishable(model.objects.filter(pk=obj.pk))
+    with revisions.recording(revisions.service_path("content_save"), user=user):
+        previous = None
+        if obj.pk is not None:
+            previous = (
+                model.objects.select_for_update().filter(pk=obj.pk).values_list("status", flat=True)
+            ).first()
+            ensure_not_changed_since(obj, based_on)
+        obj.published_at = publication_date(
+            status=obj.status,
+            was_published=previous == Status.PUBLISHED,
+            published_at=obj.published_at,
+            now=now or timezone.now(),
+        )
+        _stamp_author(obj, user)
+        obj.save()
+        if save_related is not None:
+            save_related()
+        ensure_publishable(model.objects.filter(pk=obj.pk))
+        revisions.touch(obj)
 
 
 def content_set_status(*, queryset, status: Status, user=None) -> int:
     """Move every object of `queryset` (chapters, terms or quizzes) to `status`; returns
-    how many changed.
+    how many changed. Each changed object gets a version in the revision of the block
+    that runs it (a bulk action's), or in one of this service's own.
 
     `published_at` follows `publication_date`, as in `content_save`. Objects already in
     `status` are left untouched, so their dates do not move. Publishing refuses, with
@@ -95,13 +156,17 @@ def content_set_status(*, queryset, status: Status, user=None) -> int:
     changes["published_at"] = date
     if user is not None and hasattr(model, "updated_by"):
         changes["updated_by"] = user
-    with transaction.atomic():
+    with (
+        transaction.atomic(),
+        revisions.recording(revisions.service_path("content_set_status"), user=user),
+    ):
         changing = model.objects.select_for_update().filter(
             pk__in=queryset.exclude(status=status).values("pk")
         )
         pks = list(changing.values_list("pk", flat=True))
         changed = model.objects.filter(pk__in=pks).update(**changes)
         ensure_publishable(model.objects.filter(pk__in=pks))
+        revisions.touch_keys((model, pk) for pk in pks)
         return changed
 
 
@@ -136,7 +201,8 @@ def related_terms_problems(*, term: Term, related) -> list[ValidationError]:
 @transaction.atomic
 def term_set_related(*, term: Term, related) -> None:
     """Make `related` the see-also terms of `term`, in both directions; raises
-    ValidationError (see related_terms_problems) and then changes nothing."""
+    ValidationError (see related_terms_problems) and then changes nothing. Every term
+    whose list changes is recorded (the link rows' signals touch both ends)."""
     related = list(related)
     # Locks the terms whose lists change, so two saves cannot both add the 50th link.
     list(Term.objects.select_for_update().filter(pk__in=[term.pk, *(t.pk for t in related)]))
@@ -241,7 +307,100 @@ def terms_import(
 
     if report.errors or dry_run:
         return report
-    with transaction.atomic():
+    with transaction.atomic(), revisions.recording(revisions.IMPORT):
         for term in to_save:
             term.save()
     return report
+
+
+def content_restore(*, version: Version, user=None, based_on: int | None = None):
+    """Bring a chapter, term or quiz back to what `version` recorded, with its see-also
+    links or its questions and choices, in one transaction, as a new revision.
+
+    Goes through `content_save` (so `based_on` guards against lost updates and a
+    published quiz must stay answerable) after the object's own checks (`full_clean`:
+    a slug taken since, a chapter deleted since). Refuses with ValidationError, and
+    changes nothing, what cannot be restored: an object deleted since, see-also terms
+    deleted since, questions or choices that learners have answered since they were
+    removed from the revision's state. Returns the restored object.
+    """
+    model = version._model
+    content = revisions.content_for(model)
+    when = timezone.localtime(version.revision.date_created)
+    path = f"restore of the version of {when:%Y-%m-%d %H:%M:%S}"
+    with transaction.atomic(), revisions.recording(path, user=user):
+        obj = model._base_manager.filter(pk=version.object_id).first()
+        if obj is None:
+            raise ValidationError(
+                f"“{version.object_repr}” was deleted; it cannot be restored here.",
+                code="deleted",
+            )
+        state = revisions.state_of(version)
+        recorded = version._object_version.object
+        for model_field in model._meta.concrete_fields:
+            if model_field.name in revisions.UNCOMPARED_FIELDS or model_field.generated:
+                continue
+            setattr(obj, model_field.attname, getattr(recorded, model_field.attname))
+        obj.full_clean(exclude=[m2m.name for m2m in model._meta.many_to_many])
+        content_save(
+            obj=obj,
+            user=user,
+            based_on=based_on,
+            save_related=lambda: content.restore_parts(obj, state),
+        )
+        return obj
+
+
+def _see_also_lines(state: revisions.State) -> dict[str, str]:
+    ids = [link.to_term_id for link in state.rows(TermRelation)]
+    names = dict(Term.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return {
+        "See also": ", ".join(
+            sorted((names.get(pk, f"(deleted term, id {pk})") for pk in ids), key=str.lower)
+        )
+        or "—"
+    }
+
+
+def _restore_see_also(term: Term, state: revisions.State) -> None:
+    links = {
+        version._object_version.object.to_term_id: version
+        for version in state.parts.get(TermRelation, [])
+    }
+    existing = Term.objects.filter(pk__in=links)
+    missing = set(links) - {other.pk for other in existing}
+    if missing:
+        raise ValidationError(
+            [
+                f"The see-also term {links[pk].object_repr.split(' → ')[-1]} was deleted "
+                "since; restore it or choose another version."
+                for pk in sorted(missing)
+            ],
+            code="deleted_link",
+        )
+    term_set_related(term=term, related=existing)
+
+
+def register_revisions() -> None:
+    """Chapters and terms (with their see-also links) are recorded (terms.revisions)."""
+    revisions.register_content(
+        revisions.Content(
+            model=Chapter,
+            parts=(),
+            describe_parts=lambda state: {},
+            restore_parts=lambda obj, state: None,
+        ),
+        owners={Chapter: lambda chapter: [(Chapter, chapter.pk)]},
+    )
+    revisions.register_content(
+        revisions.Content(
+            model=Term,
+            parts=(revisions.Part(TermRelation, "from_term"),),
+            describe_parts=_see_also_lines,
+            restore_parts=_restore_see_also,
+        ),
+        owners={
+            Term: lambda term: [(Term, term.pk)],
+            TermRelation: lambda link: [(Term, link.from_term_id), (Term, link.to_term_id)],
+        },
+    )

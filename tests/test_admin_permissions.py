@@ -7,10 +7,12 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import RequestFactory
 from django.urls import reverse
+from reversion.models import Version
 
 from quizzes.models import Choice, Question, Quiz, QuizAttempt
 from quizzes.services import AnswerInput, attempt_submit
-from terms.models import Chapter, Term
+from terms.models import AuditEntry, Chapter, PreviewKey, Term
+from terms.services import content_save, content_set_status
 
 ROLES = ["superuser", "editor", "analyst", "staff_without_group", "inactive_editor"]
 # What each permission name an action declares means, as a Django permission.
@@ -21,7 +23,7 @@ OTHER_PERMISSIONS = {
 }
 WATCHED = [
     Chapter, Term, Quiz, Question, Choice, QuizAttempt, AccessAttempt, AccessLog,
-    AccessFailureLog, Group,
+    AccessFailureLog, Group, AuditEntry, PreviewKey,
 ]  # fmt: skip
 
 
@@ -53,6 +55,7 @@ def one_of_everything(seed_quiz):
     AccessAttempt.objects.create(**who, failures_since_start=1)
     AccessLog.objects.create(**who)
     AccessFailureLog.objects.create(**who)
+    content_save(obj=Term.objects.get(slug="lora"))  # a first entry of the audit log
 
 
 def snapshot():
@@ -190,3 +193,70 @@ def test_a_crafted_selection_is_an_error_message(one_of_everything, editor_clien
     assert response.status_code == 200
     assert "The selection is not of this list." in [str(m) for m in response.context["messages"]]
     assert snapshot() == before
+
+
+# The admin pages of the editorial safety net, per role: history (view), restore and
+# preview (change), revoking one's own preview links (any active staff member).
+SAFETY_NET = {
+    "superuser": {
+        "terms.Chapter": {"history", "restore", "preview"},
+        "terms.Term": {"history", "restore", "preview"},
+        "quizzes.Quiz": {"history", "restore", "preview"},
+        "revoke": True,
+    },
+    "editor": {
+        "terms.Chapter": {"history", "restore", "preview"},
+        "terms.Term": {"history", "restore", "preview"},
+        "quizzes.Quiz": {"history", "restore", "preview"},
+        "revoke": True,
+    },
+    "analyst": {
+        "terms.Chapter": {"history"},
+        "terms.Term": {"history"},
+        "quizzes.Quiz": {"history"},
+        "revoke": True,
+    },
+    "staff_without_group": {"terms.Chapter": set(), "terms.Term": set(), "quizzes.Quiz": set(),
+                            "revoke": True},
+    "inactive_editor": {"terms.Chapter": set(), "terms.Term": set(), "quizzes.Quiz": set(),
+                        "revoke": False},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_history_restore_preview_and_revoke_follow_permissions(
+    one_of_everything, client, role_user, role
+):
+    """Each page answers only with its permission; a refused restore changes nothing."""
+    user = role_user(role)
+    client.force_login(user)
+    allowed = SAFETY_NET[role]
+    for model in (Chapter, Term, Quiz):
+        target = model.objects.order_by("pk").first()
+        content_set_status(queryset=model.objects.filter(pk=target.pk), status="archived")
+        content_set_status(queryset=model.objects.filter(pk=target.pk), status="published")
+        older = Version.objects.get_for_object(target)[1]
+        opts = model._meta
+        name = f"admin:{opts.app_label}_{opts.model_name}"
+        got = set()
+        if client.get(reverse(f"{name}_history", args=[target.pk])).status_code == 200:
+            got.add("history")
+        preview = client.get(reverse(f"{name}_preview", args=[target.pk]))
+        if preview.status_code == 302 and preview["Location"].startswith("http://localhost:3000"):
+            got.add("preview")
+        before = snapshot()
+        restore = client.post(
+            reverse(f"{name}_restore", args=[target.pk, older.pk]),
+            {"based_on": Version.objects.get_for_object(target)[0].pk},
+        )
+        if restore.status_code == 302 and "/history/" in restore["Location"]:
+            target.refresh_from_db()
+            if target.status == "archived":
+                got.add("restore")
+        else:
+            assert snapshot() == before, (role, opts.label)
+        assert got == allowed[opts.label], (role, opts.label)
+
+    revoke = client.post(reverse("admin:terms_term_revoke_previews"), {"next": "/admin/"})
+    assert (revoke.status_code == 302 and revoke["Location"] == "/admin/") == allowed["revoke"]
+    assert PreviewKey.objects.filter(user=user, generation=1).exists() == allowed["revoke"]

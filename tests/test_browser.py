@@ -8,6 +8,7 @@ server's request threads would have to share through one connection.
 
 import json
 import shutil
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
@@ -130,3 +131,80 @@ def test_editor_publishes_a_term_and_staff_read_the_dashboard(
     assert staff_page.inner_text("#kpi-attempts") == "300"
     assert staff_page.locator("#most-missed a").count() > 0
     staff_page.screenshot(path=ARTIFACTS / "quiz-dashboard.png", full_page=True)
+
+
+def test_editor_undoes_a_see_also_edit_schedules_and_previews(
+    browser, live_server, django_user_model, settings
+):
+    """Edit LoRA's see-also, read the diff, restore the previous version; schedule a
+    draft term and open its preview link, which the API honours as a frontend would."""
+    from django.contrib.auth.models import Group
+
+    from terms.models import Term
+
+    call_command("loaddata", SEED_FIXTURE, verbosity=0)
+    call_command("record_revisions", verbosity=0)
+    editor = django_user_model.objects.create_user(
+        "editor", password="editor-pass-1", is_staff=True
+    )
+    editor.groups.add(Group.objects.get(name="Editors"))
+    base = live_server.url
+    settings.FRONTEND_PREVIEW_URL = (
+        f"{base}/frontend/draft?token={{token}}&type={{type}}&slug={{slug}}"
+    )
+    lora = Term.objects.get(slug="lora")
+    links_before = set(lora.related_terms.values_list("slug", flat=True))
+
+    page = log_in(browser, base, "editor", "editor-pass-1")
+    page.goto(f"{base}/admin/terms/term/{lora.pk}/change/")
+    page.click("#id_see_also + .select2 .select2-selection")
+    page.keyboard.type("DPO")
+    page.click(".select2-results__option >> text=DPO")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    assert "dpo" in set(lora.related_terms.values_list("slug", flat=True))
+
+    page.click("a.historylink")
+    diff = page.locator("#revision-history tr.revision").first
+    assert "See also" in diff.inner_text()
+    assert "DPO" in diff.locator("td.after").inner_text()
+    page.screenshot(path=ARTIFACTS / "term-history-diff.png", full_page=True)
+    page.locator("#revision-history tr.revision").nth(1).locator(".restore-button").click()
+    page.wait_for_selector(".messagelist .success")
+    assert "as a new version" in page.inner_text(".messagelist")
+    assert set(lora.related_terms.values_list("slug", flat=True)) == links_before
+
+    draft = Term.objects.create(
+        chapter=lora.chapter, name="Scheduled Term", slug="scheduled-term",
+        definition="Goes live tomorrow.",
+    )  # fmt: skip
+    page.goto(f"{base}/admin/terms/term/{draft.pk}/change/")
+    page.select_option("#id_status", "published")
+    page.fill("#id_go_live_at_0", "2099-01-01")
+    page.fill("#id_go_live_at_1", "09:00:00")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    page.goto(f"{base}/admin/terms/term/?schedule=scheduled")
+    assert "Scheduled for 2099-01-01 09:00" in page.inner_text("#result_list")
+
+    page.goto(f"{base}/admin/terms/term/{draft.pk}/change/")
+    with page.context.expect_page() as opened:
+        page.click("a.preview-link")
+    preview = opened.value
+    preview.wait_for_load_state()
+    query = parse_qs(urlsplit(preview.url).query)
+    assert (query["type"], query["slug"]) == (["term"], ["scheduled-term"])
+    # What a Next.js draft-mode route handler does with the token, without any session.
+    frontend_server = browser.new_context().request
+    document = json.dumps({"query": 'query { term(slug: "scheduled-term") { slug } }'})
+    answered = frontend_server.post(
+        f"{base}/graphql",
+        data=document,
+        headers={"content-type": "application/json", "x-preview-token": query["token"][0]},
+    )
+    assert answered.json()["data"] == {"term": {"slug": "scheduled-term"}}
+    assert answered.headers["cache-control"] == "private, no-store"
+    anonymous = frontend_server.post(
+        f"{base}/graphql", data=document, headers={"content-type": "application/json"}
+    )
+    assert anonymous.json()["data"] == {"term": None}

@@ -1,14 +1,22 @@
 """Drafts never leak: every read path x every way content can be hidden, as anonymous.
 
 Each hidden term is linked from LoRA's see-also list and tested by a question of the
-published seed quiz, so every path that could reveal it is exercised.
+published seed quiz, so every path that could reveal it is exercised. Scheduled and
+expired content is hidden by the clock alone; a preview token for the hidden term (or
+its chapter) shows it on every path, and nothing else.
 """
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from strawberry.relay import to_base64
 
-from terms.models import Status, Term
+from glossary_backend.preview import preview_token_mint
+from terms.models import Chapter, Status, Term
 from terms.services import content_set_status
+
+HOUR = datetime.timedelta(hours=1)
 
 EVERY_PATH = """
 query Paths($slug: String!, $id: ID!) {
@@ -40,11 +48,27 @@ def hide(state, seed, make_chapter, make_term):
         term = make_term(seed, "Zeta Term")
         content_set_status(queryset=Term.objects.filter(pk=term.pk), status=Status.DRAFT)
         return term
+    if state == "scheduled":
+        return make_term(seed, "Zeta Term", go_live_at=timezone.now() + HOUR)
+    if state == "expired":
+        return make_term(seed, "Zeta Term", expire_at=timezone.now() - HOUR)
+    if state == "in a scheduled chapter":
+        chapter = make_chapter("zeta-chapter", go_live_at=timezone.now() + HOUR)
+        return make_term(chapter, "Zeta Term")
+    if state == "in an expired chapter":
+        chapter = make_chapter("zeta-chapter", expire_at=timezone.now() - HOUR)
+        return make_term(chapter, "Zeta Term")
     chapter = make_chapter("zeta-chapter", status=Status.DRAFT)
     return make_term(chapter, "Zeta Term")
 
 
-@pytest.mark.parametrize("state", ["draft", "archived", "unpublished", "in a draft chapter"])
+HIDDEN_STATES = [
+    "draft", "archived", "unpublished", "in a draft chapter", "scheduled", "expired",
+    "in a scheduled chapter", "in an expired chapter",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("state", HIDDEN_STATES)
 def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_term, graphql, state):
     """List, totals, slug, node, search, counts, letters, nested lists, see-also, quiz."""
     term = hide(state, seed_quiz.chapter, make_chapter, make_term)
@@ -67,3 +91,41 @@ def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_ter
     assert questions[2] is None
     assert questions[1] == {"slug": "lora"}
     assert "zeta" not in str(data).lower()
+
+
+@pytest.mark.parametrize("state", [s for s in HIDDEN_STATES if s != "archived"])
+@pytest.mark.parametrize("grant", ["term", "chapter"])
+def test_a_preview_token_shows_the_hidden_term_on_every_path(
+    seed_quiz, make_chapter, make_term, client, editor, state, grant
+):
+    """The term's own token, or its chapter's, shows it wherever it would be published;
+    counts that include it say so; nothing else hidden appears."""
+    term = hide(state, seed_quiz.chapter, make_chapter, make_term)
+    Term.objects.get(slug="lora").related_terms.add(term)
+    seed_quiz.questions.filter(position=2).update(term=term)
+    other_draft = make_term(seed_quiz.chapter, "Zeta Other", status=Status.DRAFT)
+    granted = term if grant == "term" else Chapter.objects.get(pk=term.chapter_id)
+    token = preview_token_mint(obj=granted, user=editor)
+
+    response = client.post(
+        "/graphql",
+        {"query": EVERY_PATH, "variables": {"slug": term.slug, "id": to_base64("Term", term.pk)}},
+        content_type="application/json",
+        HTTP_X_PREVIEW_TOKEN=token,
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    data = response.json()["data"]
+    # A chapter's preview shows its drafts too.
+    listed = [{"node": {"slug": "zeta-term"}}]
+    if grant == "chapter" and term.chapter_id == other_draft.chapter_id:
+        listed = [{"node": {"slug": "zeta-other"}}, *listed]
+    assert data["list"] == {"edges": listed}
+    assert data["bySlug"] == {"slug": "zeta-term"}
+    assert data["byNode"] == {"id": to_base64("Term", term.pk)}
+    assert sorted(hit["term"]["slug"] for hit in data["search"]) == [
+        edge["node"]["slug"] for edge in listed
+    ]
+    assert {"slug": "zeta-term"} in data["lora"]["relatedTerms"]
+    questions = {q["position"]: q["term"] for q in data["quiz"]["questions"]}
+    assert questions[2] == {"slug": "zeta-term"}

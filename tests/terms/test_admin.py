@@ -26,6 +26,7 @@ def test_editor_sees_the_term_list_with_its_columns(editor_client, seed):
         "abbreviation",
         "chapter",
         "status",
+        "schedule",
         "updated at",
     ]
     assert b"Fine-Tuning &amp; Alignment Terms" in response.content

@@ -7,6 +7,7 @@ pytest-django prints the SQL when a count is off (run with -v).
 import pytest
 from django.db import connection
 
+from glossary_backend.preview import preview_token_mint
 from terms.models import Chapter, Status, Term, TermRelation
 
 NESTED_CHAPTERS = """
@@ -110,3 +111,26 @@ def test_search_query_count_is_constant(db, graphql, django_assert_num_queries, 
     with django_assert_num_queries(6 if connection.vendor == "postgresql" else 4):
         result = graphql(SEARCH, {"query": "model definition"})
     assert len(result["data"]["search"]) == min(100, chapters * terms)
+
+
+@pytest.mark.parametrize(("chapters", "terms"), SIZES)
+def test_previewed_term_page_query_count_is_constant(
+    db, client, editor, django_assert_num_queries, chapters, terms
+):
+    """A preview adds a fixed cost (reading the token's minter, their preview key and
+    permissions, and the object's existence) to the same five queries."""
+    build_glossary(chapters, terms)
+    draft = Term.objects.get(slug="term-0-2")
+    Term.objects.filter(pk=draft.pk).update(status=Status.DRAFT)
+    token = preview_token_mint(obj=draft, user=editor)
+    editor = type(editor).objects.get(pk=editor.pk)  # no permission cache from minting
+    # minter, preview key, minter's permissions (user's and groups'), object exists;
+    # then term, its chapter, related terms, their chapters, their related terms
+    with django_assert_num_queries(10):
+        response = client.post(
+            "/graphql",
+            {"query": TERM_PAGE, "variables": {"slug": "term-0-2"}},
+            content_type="application/json",
+            HTTP_X_PREVIEW_TOKEN=token,
+        )
+    assert response.json()["data"]["term"]["name"] == "Term 0-2"

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from quizzes.services import quiz_generate
+from terms import revisions
 from terms.models import Chapter
 
 
@@ -22,7 +23,8 @@ class Command(BaseCommand):
         except Chapter.DoesNotExist:
             raise CommandError(f"No chapter with slug {chapter!r}.") from None
         try:
-            quiz = quiz_generate(chapter=chapter_obj, questions=questions, seed=seed)
+            with revisions.recording(revisions.command_path("generate_quiz")):
+                quiz = quiz_generate(chapter=chapter_obj, questions=questions, seed=seed)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         self.stdout.write(

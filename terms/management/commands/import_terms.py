@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from terms import revisions
 from terms.models import Chapter
 from terms.services import IMPORT_COLUMNS, read_term_rows, terms_import
 
@@ -33,7 +34,8 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise CommandError(f"Cannot read {file}: {error}") from None
 
-        report = terms_import(rows=rows, chapter=chapter_obj, publish=publish, dry_run=dry_run)
+        with revisions.recording(revisions.command_path(f"import_terms {file.name}")):
+            report = terms_import(rows=rows, chapter=chapter_obj, publish=publish, dry_run=dry_run)
         if report.errors:
             for error in report.errors:
                 self.stderr.write(error)

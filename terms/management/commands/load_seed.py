@@ -4,6 +4,8 @@ from django.core import serializers
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from terms import revisions
+
 
 class Command(BaseCommand):
     help = (
@@ -35,7 +37,8 @@ class Command(BaseCommand):
                     f"({type(already_there).__name__} {already_there.pk} exists)."
                 )
                 continue
-            call_command("loaddata", str(path), verbosity=0)
+            with revisions.recording(revisions.command_path(f"load_seed {path.name}")):
+                call_command("loaddata", str(path), verbosity=0)
             self.stdout.write(
                 self.style.SUCCESS(f"Loaded {len(objects)} objects from {path.name}.")
             )
