@@ -97,6 +97,8 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, able to change columns that generated columns read.
+    DATABASES["default"]["ENGINE"] = "glossary_backend.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # One slow query must not hold a worker: cap every statement and the connect wait.
@@ -104,10 +106,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
             "options": "-c statement_timeout="
-            + str(env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=15_000))
-            # Search forgives a typo in a word (terms/search.py): pg_trgm's default of 0.6
-            # misses most one-letter slips ("prefarence", "lerning" score about 0.55).
-            + " -c pg_trgm.word_similarity_threshold=0.45",
+            + str(env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=15_000)),
         }
     )
 
