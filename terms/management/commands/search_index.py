@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from glossary_backend.database import refresh_planner_statistics
 from terms.search import rebuild_search_index, verify_search_index
 
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         if action == "rebuild":
             words, spellings = rebuild_search_index()
+            refresh_planner_statistics()
             self.stdout.write(f"Search index rebuilt: {words} word rows, {spellings} spellings.")
             return
         problems = verify_search_index()
