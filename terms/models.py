@@ -293,6 +293,10 @@ class SearchWord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["term", "kind", "text"], name="search_word_unique")
         ]
+        # Search reads every column it needs from this index, never the table.
+        indexes = [
+            models.Index(fields=["text", "kind", "term", "weight"], name="search_word_lookup_idx")
+        ]
 
     def __str__(self):
         return f"{self.text} ({self.term_id})"

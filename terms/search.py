@@ -20,6 +20,7 @@ How a query matches (the README says the same):
   plus 1000 when the whole query is a name, abbreviation, expansion or alias. Ties go by name.
 """
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -29,7 +30,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
 from django.db.models.functions import Collate, Lower
-from django.utils.html import escape
 
 from terms.models import SearchSpelling, SearchWord, Term
 
@@ -372,22 +372,11 @@ def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
         return []
     matched = set().union(*exact.values(), *loose.values())
     word = SearchWord.Kind.WORD
-    rows = Q(search_words__kind=word, search_words__text__in=matched) | Q(
-        search_words__kind=SearchWord.Kind.PHRASE, search_words__text=parsed.phrase
-    )
     scores = {
         f"score_{index}": Max(
             Case(
-                When(
-                    search_words__kind=word,
-                    search_words__text__in=exact[wanted],
-                    then=F("search_words__weight") * 2,
-                ),
-                When(
-                    search_words__kind=word,
-                    search_words__text__in=loose[wanted],
-                    then=F("search_words__weight"),
-                ),
+                When(kind=word, text__in=exact[wanted], then=F("weight") * 2),
+                When(kind=word, text__in=loose[wanted], then=F("weight")),
                 default=Value(0),
                 output_field=IntegerField(),
             )
@@ -396,11 +385,7 @@ def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
     }
     phrase_score = Max(
         Case(
-            When(
-                search_words__kind=SearchWord.Kind.PHRASE,
-                search_words__text=parsed.phrase,
-                then=Value(PHRASE_SCORE),
-            ),
+            When(kind=SearchWord.Kind.PHRASE, then=Value(PHRASE_SCORE)),
             default=Value(0),
             output_field=IntegerField(),
         )
@@ -412,16 +397,22 @@ def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
                 SearchWord.objects.filter(term=OuterRef("pk"), kind=word, text__in=parsed.excluded)
             )
         )
-    total = phrase_score
+    total = F("phrase_score")
     for name in scores:
         total = total + F(name)
+    # From the index rows of the matched words (its text index), grouped per term: the
+    # database never walks the terms that do not match.
     hits = (
-        terms.filter(rows)
+        SearchWord.objects.filter(
+            Q(kind=word, text__in=matched) | Q(kind=SearchWord.Kind.PHRASE, text=parsed.phrase),
+            Exists(terms.filter(pk=OuterRef("term_id"))),
+        )
+        .values("term_id")
         .annotate(**scores, phrase_score=phrase_score)
         .filter(**{f"{name}__gt": 0 for name in scores})
         .annotate(score=total)
-        .order_by("-score", _binary(Lower("name")), "pk")
-        .values_list("pk", "score", "definition")[:limit]
+        .order_by("-score", _binary(Lower("term__name")), "term_id")
+        .values_list("term_id", "score", "term__definition")[:limit]
     )
     return [
         SearchHit(term_id=pk, rank=score / RANK_SCALE, highlight=highlight(definition, matched))
@@ -438,18 +429,15 @@ def highlight(text: str, words: set[str]) -> str:
         0,
     )
     start = max(0, first - SNIPPET_WORDS // 3)
-    return " ".join(_marked(chunk, words) for chunk in chunks[start : start + SNIPPET_WORDS])
-
-
-def _marked(chunk: str, words: set[str]) -> str:
+    window = " ".join(chunks[start : start + SNIPPET_WORDS])
     pieces = []
     position = 0
-    for match, word in tokens(chunk):
+    for match, word in tokens(window):
         if word in words:
             pieces += [
-                escape(chunk[position : match.start()]),
-                f"<mark>{escape(match.group(0))}</mark>",
+                html.escape(window[position : match.start()]),
+                f"<mark>{html.escape(match.group(0))}</mark>",
             ]
             position = match.end()
-    pieces.append(escape(chunk[position:]))
+    pieces.append(html.escape(window[position:]))
     return "".join(pieces)

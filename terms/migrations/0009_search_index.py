@@ -93,6 +93,7 @@ class Migration(migrations.Migration):
                 ('term', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='search_words', to='terms.term')),
             ],
             options={
+                'indexes': [models.Index(fields=['text', 'kind', 'term', 'weight'], name='search_word_lookup_idx')],
                 'constraints': [models.UniqueConstraint(fields=('term', 'kind', 'text'), name='search_word_unique')],
             },
         ),
