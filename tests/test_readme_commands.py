@@ -6,6 +6,7 @@ this test runs for it (the very text the README shows) or why it is not run; a c
 added to the README without an entry here fails the first test.
 """
 
+import json
 import os
 import pty
 import re
@@ -169,3 +170,42 @@ def test_readme_commands_work_as_written(checkout):
     result = subprocess.run([*make, "help"], cwd=folder, env=env, capture_output=True, text=True)
     assert result.returncode == 0
     assert "make run" in result.stdout
+
+
+def show_settings(folder, env, *names) -> list[str]:
+    """The settings' values (repr) in the copy, or the last line of the error it gives."""
+    script = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps([repr(getattr(settings, name, None)) for name in {names!r}]))"
+    )
+    result = subprocess.run(
+        [".venv/bin/python", "manage.py", "shell", "-c", script],
+        cwd=folder, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode:
+        return [result.stderr.strip().splitlines()[-1]]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="runs once, in the SQLite run")
+def test_dotenv_is_read_and_the_environment_wins(checkout):
+    """`make run`'s .env turns on development mode; a variable set outside wins over it."""
+    folder, env, _ = checkout
+    assert show_settings(folder, env, "DEBUG") == ["True"]
+    assert show_settings(folder, {**env, "DEBUG": "false"}, "DEBUG") == [
+        "django.core.exceptions.ImproperlyConfigured: "
+        "The SECRET_KEY environment variable is required when DEBUG is off."
+    ]
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="runs once, in the SQLite run")
+def test_local_origins_are_allowed_only_in_development(checkout):
+    """DEBUG without CORS_ALLOWED_ORIGINS allows local origins; otherwise nothing changes."""
+    folder, env, _ = checkout
+    names = ("CORS_ALLOWED_ORIGINS", "CORS_ALLOWED_ORIGIN_REGEXES")
+    local = r"['^https?://(localhost|127\\.0\\.0\\.1|\\[::1\\])(:\\d+)?$']"
+    assert show_settings(folder, env, *names) == ["[]", local]
+    production = {**env, "DEBUG": "false", "SECRET_KEY": "x" * 50}
+    assert show_settings(folder, production, *names) == ["[]", "None"]
+    chosen = {**env, "CORS_ALLOWED_ORIGINS": "http://localhost:3000"}
+    assert show_settings(folder, chosen, *names) == ["['http://localhost:3000']", "None"]
