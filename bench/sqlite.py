@@ -3,8 +3,8 @@
 `make bench-sqlite` generates size M's glossary (bench/data.py's shapes: 50 chapters of
 200 terms with three see-also links each, 50 quizzes of 20 questions) into a throwaway
 SQLite file with the production settings, then measures
-- the chapter page (W2: 100 terms with their see-also) against the hand-written limit
-  (bench/limit.py), with the SQL queries per request of each, and
+- the chapter page (W2: 100 terms with their see-also) and search (W4) against the
+  hand-written limit (bench/limit.py), with the SQL queries per request of each, and
 - 8 submissions sent at once to gunicorn with 4 workers: every one must be stored.
 """
 
@@ -27,7 +27,7 @@ from bench.run import MEASURED, SUBMISSION, Client, compare, query_counts  # noq
 from bench.server import gunicorn, production_env  # noqa: E402
 
 CHAPTERS, TERMS_PER_CHAPTER, QUIZZES, QUESTIONS = 50, 200, 50, 20
-CHAPTER_PAGE = dict(MEASURED)["W2 chapter page"]
+PAGES = ["W2 chapter page", "W4 search, common word", "W4 search, typo"]
 
 
 def generate() -> None:
@@ -184,15 +184,19 @@ def main() -> int:
 
         staff = get_user_model().objects.create_superuser("bench", "bench@example.com", None)
         counts = query_counts(staff)
-        report["queries_per_request"] = counts["W2 chapter page"]
-        graphql, path = CHAPTER_PAGE
+        report["queries_per_request"] = {name: counts[name] for name in PAGES}
         with gunicorn(env, workers=2) as port:
             project, limit = Client(port), Client(port)
-            report["chapter_page"] = compare(
-                {"project": lambda: project.graphql(graphql), "limit": lambda: limit.get(path)},
-                "W2 chapter page",
-                args.repetitions,
-            )
+            for name in PAGES:
+                graphql, path = dict(MEASURED)[name]
+                report[name] = compare(
+                    {
+                        "project": lambda graphql=graphql: project.graphql(graphql),
+                        "limit": lambda path=path: limit.get(path),
+                    },
+                    name,
+                    args.repetitions,
+                )
         with gunicorn(env, workers=4) as port:
             rounds = [concurrent_submissions(port) for _ in range(args.rounds)]
         report["concurrent_submissions"] = {
@@ -207,8 +211,8 @@ def main() -> int:
     args.report.parent.mkdir(exist_ok=True)
     args.report.write_text(json.dumps(report, indent=2) + "\n")
     failed = report["concurrent_submissions"]["stored"] != report["concurrent_submissions"]["sent"]
-    counts = report["queries_per_request"]
-    return 1 if failed or counts["project"] != counts["limit"] else 0
+    unequal = any(c["project"] != c["limit"] for c in report["queries_per_request"].values())
+    return 1 if failed or unequal else 0
 
 
 if __name__ == "__main__":
