@@ -6,6 +6,7 @@ pytest-django prints the SQL when a count is off (run with -v).
 
 import pytest
 
+from glossary_backend.database import refresh_planner_statistics
 from terms.models import Chapter, Status, Term, TermRelation
 from terms.search import index_terms
 
@@ -68,8 +69,10 @@ def build_glossary(chapters: int, terms_per_chapter: int) -> None:
                 TermRelation(from_term=other, to_term=term),
             ]
     TermRelation.objects.bulk_create(links)
-    # bulk_create bypasses save(), and with it the search index.
+    # bulk_create bypasses save(), and with it the search index; a bulk load refreshes
+    # the planner's statistics, as the loading commands do.
     index_terms(term.pk for term in term_rows)
+    refresh_planner_statistics()
 
 
 SIZES = [pytest.param(2, 5, id="2x5"), pytest.param(20, 100, id="20x100")]
