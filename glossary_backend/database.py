@@ -10,9 +10,9 @@ def refresh_planner_statistics(using: str = DEFAULT_DB_ALIAS) -> None:
     Without them SQLite guesses, and on 10,000 terms a chapter page took 6x longer
     (docs/performance.md). Each SQLite connection's `PRAGMA optimize=0x10002`
     (settings.py) re-analyses tables that grew a lot, but SQLite before 3.46 never
-    analyses a table the first time. PostgreSQL's autovacuum gets there on its own, but
-    not before the first searches after a bulk load, which stale estimates can turn
-    into nested loops over every row.
+    analyses a table the first time (the post-migrate step does, glossary_backend/apps.py).
+    PostgreSQL's autovacuum gets there on its own, but not before the first searches
+    after a bulk load, which stale estimates can turn into nested loops over every row.
     """
     with connections[using].cursor() as cursor:
         cursor.execute("ANALYZE")
