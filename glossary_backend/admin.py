@@ -6,10 +6,13 @@ declares none, so anyone who may view login attempts could delete them.
 
 from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import admin
 
 admin.site.site_header = "Glossary administration"
 admin.site.site_title = "Glossary admin"
+# "View site": the frontend, or this backend's landing page.
+admin.site.site_url = settings.FRONTEND_URL or "/"
 
 
 class AccessAttemptAdmin(AxesAccessAttemptAdmin):

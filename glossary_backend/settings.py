@@ -14,6 +14,10 @@ from django.core.management.utils import get_random_secret_key
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# Development: `make run` writes a git-ignored .env (DEBUG=true) so that manage.py
+# commands in the checkout run like its server. A variable set in the environment wins.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -35,6 +39,11 @@ ALLOWED_HOSTS = env.list(
 )
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_HEADERS = (*default_headers, "x-preview-token")
+if DEBUG and not CORS_ALLOWED_ORIGINS:
+    # Development: a frontend on this machine, whatever its port, may call the API.
+    CORS_ALLOWED_ORIGIN_REGEXES = [r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$"]
+# Where the admin's "View site" goes: the frontend, or this backend's landing page.
+FRONTEND_URL = env.str("FRONTEND_URL", default="")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -53,6 +62,7 @@ INSTALLED_APPS = [
     "quizzes",
     "analytics",
     "axes",
+    "glossary_backend",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +113,8 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, able to change columns that generated columns read.
+    DATABASES["default"]["ENGINE"] = "glossary_backend.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # One slow query must not hold a worker: cap every statement and the connect wait.
@@ -110,10 +122,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
             "options": "-c statement_timeout="
-            + str(env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=15_000))
-            # Search forgives a typo in a word (terms/search.py): pg_trgm's default of 0.6
-            # misses most one-letter slips ("prefarence", "lerning" score about 0.55).
-            + " -c pg_trgm.word_similarity_threshold=0.45",
+            + str(env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=15_000)),
+        }
+    )
+
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # SQLite as a web app's database: readers never wait for the writer (WAL), a write
+    # takes the lock when its transaction begins (IMMEDIATE), so concurrent writers queue
+    # for up to DATABASE_BUSY_TIMEOUT seconds instead of failing with "database is
+    # locked" halfway through; NORMAL sync is durable in WAL mode except on power loss.
+    # PRAGMA optimize keeps the planner's statistics current (docs/performance.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.int("DATABASE_BUSY_TIMEOUT", default=20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            "PRAGMA optimize=0x10002",
         }
     )
 

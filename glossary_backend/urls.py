@@ -7,8 +7,11 @@ from analytics.views import export
 from glossary_backend import admin as site_admin  # noqa: F401  (registers the site's admin)
 from glossary_backend.schema import schema
 from glossary_backend.security import GraphQLView
+from glossary_backend.views import landing, readme
 
 urlpatterns = [
+    path("", landing, name="landing"),
+    path("README.md", readme, name="readme"),
     path("admin/", admin.site.urls),
     re_path(r"^exports/(?P<dataset>[a-z]+)\.(?P<fmt>[a-z]+)$", export, name="export"),
     # Frontends call the API cross-origin without cookies, so there is no CSRF token to
@@ -18,5 +21,6 @@ urlpatterns = [
         csrf_exempt(
             GraphQLView.as_view(schema=schema, graphql_ide="graphiql" if settings.DEBUG else None)
         ),
+        name="graphql",
     ),
 ]

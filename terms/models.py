@@ -418,3 +418,49 @@ class AuditEntry(Version):
         proxy = True
         verbose_name = "audit log entry"
         verbose_name_plural = "audit log"
+
+
+class SearchWord(models.Model):
+    """Derived from a term's text by terms.search (one definition, rebuildable): never edit.
+
+    A WORD row says a term holds a word, weighted by the fields that hold it; a PHRASE
+    row is a whole name, abbreviation, expansion or alias, for exact matches.
+    """
+
+    class Kind(models.IntegerChoices):
+        WORD = 1, "word"
+        PHRASE = 2, "whole name, abbreviation, expansion or alias"
+
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="search_words")
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    # db_index: on PostgreSQL Django adds the pattern-ops index that prefix matches use.
+    text = models.TextField(db_index=True)
+    weight = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term", "kind", "text"], name="search_word_unique")
+        ]
+        # Search reads every column it needs from this index, never the table.
+        indexes = [
+            models.Index(fields=["text", "kind", "term", "weight"], name="search_word_lookup_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.text} ({self.term_id})"
+
+
+class SearchSpelling(models.Model):
+    """Derived by terms.search: a word of names, abbreviations, expansions or aliases and
+    its spellings with one letter left out, the keys that typos are looked up by."""
+
+    variant = models.TextField()
+    word = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "word"], name="search_spelling_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.variant} → {self.word}"

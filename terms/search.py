@@ -1,64 +1,90 @@
-"""Ranked term search: PostgreSQL full-text and trigram search, with a plain SQLite fallback.
+"""Ranked term search, the same on every database: the search index and the queries.
 
-Both backends rank an exact name or abbreviation match first ("lora" finds LoRA, then
-QLoRA), start from `Term.objects.visible_to(user)`, and return at most `limit` hits with
-a highlighted, HTML-escaped snippet of the definition.
+The index is data derived from each term's text (`terms.models.SearchWord` and
+`SearchSpelling`), built here and only here: `index_terms` keeps it in step with every
+save (terms/apps.py), `rebuild_search_index` and `verify_search_index` serve the
+`search_index` command. Searching is plain indexed SQL with integer scores, so SQLite
+and PostgreSQL find the same terms in the same order.
+
+How a query matches (the README says the same):
+- Words are runs of letters and digits, compared case-folded; "fine-tuning" is the
+  words "fine" and "tuning". Common English words ("the", "of") are left out of a query
+  that has other words.
+- Every word of the query must match a word of the term: the same word, a longer word
+  it begins (three letters or more), or, when no term has a word like it, a word of a
+  name, abbreviation, expansion or alias one slip away (four letters or more: one
+  letter missing, added, wrong, or two neighbours swapped: "lroa" finds LoRA).
+- `-word` leaves out the terms that hold the word.
+- Score: per query word, the weight of the fields holding the matched word (name and
+  abbreviation 10, expansion and aliases 4, definition 2), doubled for the same word;
+  plus 1000 when the whole query is a name, abbreviation, expansion or alias. Ties go by name.
 """
 
+import html
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import (
-    SearchHeadline,
-    SearchQuery,
-    SearchRank,
-    SearchVector,
-    SearchVectorField,
-    TrigramWordSimilarity,
-)
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models import Case, Expression, F, FloatField, Q, Value, When
-from django.db.models.functions import Greatest, Lower, NullIf
-from django.utils.html import escape
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
+from django.db.models.functions import Collate, Lower
 
-from terms.models import Term, TermQuerySet
+from terms.models import SearchSpelling, SearchWord, Term
 
 MAX_QUERY_LENGTH = 200
-SEARCH_CONFIG = "english"
+MAX_QUERY_WORDS = 16
 SNIPPET_WORDS = 35
-# Typos are looked for in words of 3 letters or more, among each word's 20 closest
-# spellings.
-MIN_TYPO_WORD = 3
-MAX_SPELLINGS = 20
-# Markers that cannot occur in validated text, replaced by <mark> after escaping.
-START, STOP = "\x02", "\x03"
+MIN_PREFIX_WORD = 3
+MIN_TYPO_WORD = 4
+MIN_SPELLING_WORD = 3
+# Longer words and phrases are not indexed: no query (200 characters) can equal them.
+MAX_INDEXED_LENGTH = 200
+PHRASE_SCORE = 1000
+# Rank reported to clients: the integer score scaled down.
+RANK_SCALE = 100
 
-# What PostgreSQL stores in terms_term.search_document (migration 0006); changing it
-# needs a migration that regenerates the column.
-TERM_SEARCH_VECTOR = (
-    SearchVector("name", weight="A", config=SEARCH_CONFIG)
-    + SearchVector("abbreviation", weight="A", config=SEARCH_CONFIG)
-    + SearchVector("expansion", weight="B", config=SEARCH_CONFIG)
-    + SearchVector("aliases", weight="B", config=SEARCH_CONFIG)
-    + SearchVector("definition", weight="C", config=SEARCH_CONFIG)
+NAME_WEIGHT = 10
+ALIAS_WEIGHT = 4
+DEFINITION_WEIGHT = 2
+FIELD_WEIGHTS = {
+    "name": NAME_WEIGHT,
+    "abbreviation": NAME_WEIGHT,
+    "expansion": ALIAS_WEIGHT,
+    "aliases": ALIAS_WEIGHT,
+    "definition": DEFINITION_WEIGHT,
+}
+
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "with",
+    ]
 )
 
-
-class StoredSearchDocument(Expression):
-    """terms_term.search_document: TERM_SEARCH_VECTOR as PostgreSQL stores it.
-
-    A generated column that a PostgreSQL-only migration adds (the model cannot declare
-    it: SQLite has no tsvector), so ranking reads each term's vector instead of
-    recomputing it, and its GIN index serves the match.
-    """
-
-    output_field = SearchVectorField()
-
-    def as_sql(self, compiler, connection):
-        table = compiler.quote_name_unless_alias(compiler.query.base_table)
-        return f"{table}.{connection.ops.quote_name('search_document')}", []
+_TOKEN = re.compile(r"[^\W_]+")
 
 
 @dataclass
@@ -66,6 +92,186 @@ class SearchHit:
     term_id: int
     rank: float
     highlight: str
+
+
+def normalized(token: str) -> str:
+    """A token as search compares it: compatibility-normalized, case-folded, alphanumeric."""
+    return "".join(
+        char for char in unicodedata.normalize("NFKC", token).casefold() if char.isalnum()
+    )
+
+
+def tokens(text: str) -> Iterable[tuple[re.Match, str]]:
+    """Each word of `text` with its normalized form; the one tokenizer of index and query."""
+    for match in _TOKEN.finditer(text):
+        if word := normalized(match.group(0)):
+            yield match, word
+
+
+def words_of(text: str) -> list[str]:
+    return [word for _, word in tokens(text)]
+
+
+def deletions(word: str) -> set[str]:
+    """The word and its spellings with one letter left out."""
+    return {word} | {word[:index] + word[index + 1 :] for index in range(len(word))}
+
+
+def within_one_slip(first: str, second: str) -> bool:
+    """Optimal string alignment distance at most 1: one letter missing, added, wrong,
+    or two neighbouring letters swapped."""
+    if first == second:
+        return True
+    if abs(len(first) - len(second)) > 1:
+        return False
+    if len(first) == len(second):
+        differ = [index for index, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
+        return len(differ) == 1 or (
+            len(differ) == 2
+            and differ[1] == differ[0] + 1
+            and first[differ[0]] == second[differ[1]]
+            and first[differ[1]] == second[differ[0]]
+        )
+    shorter, longer = sorted((first, second), key=len)
+    return shorter in deletions(longer)
+
+
+# The index: what a term contributes, built from its fields alone.
+
+
+def term_entries(term: Term) -> dict[tuple[int, str], int]:
+    """The index rows of one term: (kind, text) -> weight."""
+    weights: dict[str, int] = {}
+    for field, weight in FIELD_WEIGHTS.items():
+        for word in set(words_of(getattr(term, field))):
+            weights[word] = weights.get(word, 0) + weight
+    entries = {
+        (SearchWord.Kind.WORD, word): weight
+        for word, weight in weights.items()
+        if len(word) <= MAX_INDEXED_LENGTH
+    }
+    for phrase in [term.name, term.abbreviation, term.expansion, *term.alias_list]:
+        if 0 < len(text := " ".join(words_of(phrase))) <= MAX_INDEXED_LENGTH:
+            entries[(SearchWord.Kind.PHRASE, text)] = PHRASE_SCORE
+    return entries
+
+
+def is_name_word(weight: int) -> bool:
+    """Whether a WORD row's weight includes a name, abbreviation, expansion or alias."""
+    return weight > DEFINITION_WEIGHT
+
+
+def _name_words(entries: dict[tuple[int, str], int]) -> set[str]:
+    return {
+        text
+        for (kind, text), weight in entries.items()
+        if kind == SearchWord.Kind.WORD and is_name_word(weight) and len(text) >= MIN_SPELLING_WORD
+    }
+
+
+def _spelling_rows(words: Iterable[str]) -> set[tuple[str, str]]:
+    return {(variant, word) for word in words for variant in deletions(word)}
+
+
+def _stored_name_words(words: Iterable[str]) -> set[str]:
+    return set(
+        SearchWord.objects.filter(
+            kind=SearchWord.Kind.WORD, text__in=list(words), weight__gt=DEFINITION_WEIGHT
+        ).values_list("text", flat=True)
+    )
+
+
+INDEXED_FIELDS = ["id", *FIELD_WEIGHTS]
+
+
+@transaction.atomic
+def index_terms(term_ids: Iterable[int], *, deleting: bool = False) -> None:
+    """Bring the index of these terms in step with their rows (with `deleting`: remove
+    them from it, before the terms themselves go).
+
+    Spellings are shared by every term holding the word: a word's spellings are added
+    with its first holder and removed with its last.
+    """
+    term_ids = list(term_ids)
+    old_words = set(
+        SearchWord.objects.filter(
+            term__in=term_ids, kind=SearchWord.Kind.WORD, weight__gt=DEFINITION_WEIGHT
+        ).values_list("text", flat=True)
+    )
+    SearchWord.objects.filter(term__in=term_ids).delete()
+    new_words: set[str] = set()
+    rows = []
+    for term in Term.objects.filter(pk__in=[] if deleting else term_ids).only(*INDEXED_FIELDS):
+        entries = term_entries(term)
+        new_words |= _name_words(entries)
+        rows += [
+            SearchWord(term=term, kind=kind, text=text, weight=weight)
+            for (kind, text), weight in entries.items()
+        ]
+    SearchWord.objects.bulk_create(rows, batch_size=2000)
+    gone = {word for word in old_words - new_words if len(word) >= MIN_SPELLING_WORD}
+    gone -= _stored_name_words(gone)
+    if gone:
+        SearchSpelling.objects.filter(word__in=gone).delete()
+    added = new_words - old_words
+    SearchSpelling.objects.bulk_create(
+        [SearchSpelling(variant=variant, word=word) for variant, word in _spelling_rows(added)],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+
+
+def _expected_index(batch_size: int):
+    """The index computed afresh from the terms, in batches: (word rows, spelling rows)."""
+    word_rows: set[tuple[int, int, str, int]] = set()
+    name_words: set[str] = set()
+    for term in Term.objects.only(*INDEXED_FIELDS).order_by("pk").iterator(batch_size):
+        entries = term_entries(term)
+        name_words |= _name_words(entries)
+        word_rows |= {(term.pk, kind, text, weight) for (kind, text), weight in entries.items()}
+    return word_rows, _spelling_rows(name_words)
+
+
+@transaction.atomic
+def rebuild_search_index(*, batch_size: int = 2000) -> tuple[int, int]:
+    """Recompute the whole index from the terms; returns (word rows, spelling rows)."""
+    SearchWord.objects.all().delete()
+    SearchSpelling.objects.all().delete()
+    ids = list(Term.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch_size):
+        index_terms(ids[start : start + batch_size])
+    return SearchWord.objects.count(), SearchSpelling.objects.count()
+
+
+def verify_search_index(*, batch_size: int = 2000, limit: int = 10) -> list[str]:
+    """Differences between the stored index and a fresh computation (empty when exact)."""
+    expected_words, expected_spellings = _expected_index(batch_size)
+    stored_words = set(SearchWord.objects.values_list("term_id", "kind", "text", "weight"))
+    stored_spellings = set(SearchSpelling.objects.values_list("variant", "word"))
+    problems = [
+        *(f"missing word row {row}" for row in sorted(expected_words - stored_words)),
+        *(f"unexpected word row {row}" for row in sorted(stored_words - expected_words)),
+        *(f"missing spelling {row}" for row in sorted(expected_spellings - stored_spellings)),
+        *(f"unexpected spelling {row}" for row in sorted(stored_spellings - expected_spellings)),
+    ]
+    return problems[:limit]
+
+
+def index_unindexed_terms() -> int:
+    """Index the terms that have no index rows yet (after migrations); returns how many."""
+    if SearchWord._meta.db_table not in connection.introspection.table_names():
+        return 0  # migrated back to before the index existed
+    ids = list(
+        Term.objects.filter(~Exists(SearchWord.objects.filter(term=OuterRef("pk")))).values_list(
+            "pk", flat=True
+        )
+    )
+    if ids:
+        index_terms(ids)
+    return len(ids)
+
+
+# Searching.
 
 
 def clean_search_query(query: str) -> str:
@@ -82,143 +288,156 @@ def clean_search_query(query: str) -> str:
     return query
 
 
-def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
-    """Terms visible to `user` that match `query`, best first; `query` must be cleaned."""
-    terms = Term.objects.visible_to(user)
-    # Looked up once through the indexes on UPPER(name) and UPPER(abbreviation), not
-    # case-folded again for each of possibly thousands of matches.
-    exact_matches = Term.objects.filter(Q(name__iexact=query) | Q(abbreviation__iexact=query))
-    exact = Case(
-        When(pk__in=exact_matches.values("pk"), then=Value(1.0)),
-        default=Value(0.0),
-        output_field=FloatField(),
+@dataclass
+class ParsedQuery:
+    wanted: list[str]
+    excluded: list[str]
+    phrase: str
+
+
+def parse_query(query: str) -> ParsedQuery:
+    wanted: list[str] = []
+    excluded: list[str] = []
+    for chunk in query.split():
+        if chunk.startswith("-") and len(chunk) > 1:
+            excluded += words_of(chunk)
+        else:
+            wanted += words_of(chunk)
+    phrase = " ".join(wanted)
+    meaningful = [word for word in wanted if word not in STOP_WORDS]
+    wanted = list(dict.fromkeys(meaningful or wanted))[:MAX_QUERY_WORDS]
+    return ParsedQuery(wanted=wanted, excluded=excluded, phrase=phrase)
+
+
+def _startswith(prefix: str) -> Q:
+    if connection.vendor == "sqlite":
+        # SQLite's LIKE ignores case and so cannot use the index; a range can (binary
+        # collation: every text beginning with the prefix sorts between these bounds).
+        return Q(text__gte=prefix, text__lt=prefix + "\U0010ffff")
+    return Q(text__startswith=prefix)
+
+
+def _matched_words(wanted: list[str]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per query word: the words that match it exactly (itself, when a term holds it), and
+    those that match it loosely (longer words it begins, or words one slip away)."""
+    condition = Q(text__in=wanted)
+    for word in wanted:
+        if len(word) >= MIN_PREFIX_WORD:
+            condition |= _startswith(word)
+    known = set(
+        SearchWord.objects.filter(condition, kind=SearchWord.Kind.WORD)
+        .values_list("text", flat=True)
+        .distinct()
     )
-    if connection.vendor == "postgresql":
-        hits = _postgres_search(terms, query, exact, limit)
-    else:
-        hits = _fallback_search(terms, query, exact, limit)
+    exact = {word: {word} & known for word in wanted}
+    loose = {
+        word: {other for other in known if other != word and other.startswith(word)}
+        if len(word) >= MIN_PREFIX_WORD
+        else set()
+        for word in wanted
+    }
+    unknown = [
+        word
+        for word in wanted
+        if not exact[word] and not loose[word] and len(word) >= MIN_TYPO_WORD
+    ]
+    if unknown:
+        variants = set().union(*(deletions(word) for word in unknown))
+        spellings = set(
+            SearchSpelling.objects.filter(variant__in=variants)
+            .values_list("word", flat=True)
+            .distinct()
+        )
+        for word in unknown:
+            loose[word] = {other for other in spellings if within_one_slip(word, other)}
+    return exact, loose
+
+
+def _binary(expression):
+    """Order by code points on every database (PostgreSQL would use its locale's rules)."""
+    return Collate(expression, "BINARY" if connection.vendor == "sqlite" else "C")
+
+
+def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
+    """Terms visible to `user` that match `query`, best first; `query` must be cleaned.
+
+    At most four queries whatever the number of terms: the words known to the index,
+    the spellings of unknown words, the ranked hits, nothing per hit.
+    """
+    parsed = parse_query(query)
+    if not parsed.wanted:
+        return []
+    exact, loose = _matched_words(parsed.wanted)
+    if not all(exact[word] or loose[word] for word in parsed.wanted):
+        return []
+    matched = set().union(*exact.values(), *loose.values())
+    word = SearchWord.Kind.WORD
+    scores = {
+        f"score_{index}": Max(
+            Case(
+                When(kind=word, text__in=exact[wanted], then=F("weight") * 2),
+                When(kind=word, text__in=loose[wanted], then=F("weight")),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        for index, wanted in enumerate(parsed.wanted)
+    }
+    phrase_score = Max(
+        Case(
+            When(kind=SearchWord.Kind.PHRASE, then=Value(PHRASE_SCORE)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    )
+    terms = Term.objects.visible_to(user)
+    if parsed.excluded:
+        terms = terms.exclude(
+            Exists(
+                SearchWord.objects.filter(term=OuterRef("pk"), kind=word, text__in=parsed.excluded)
+            )
+        )
+    total = F("phrase_score")
+    for name in scores:
+        total = total + F(name)
+    # From the index rows of the matched words (its text index), grouped per term: the
+    # database never walks the terms that do not match.
+    hits = (
+        SearchWord.objects.filter(
+            Q(kind=word, text__in=matched) | Q(kind=SearchWord.Kind.PHRASE, text=parsed.phrase),
+            Exists(terms.filter(pk=OuterRef("term_id"))),
+        )
+        .values("term_id")
+        .annotate(**scores, phrase_score=phrase_score)
+        .filter(**{f"{name}__gt": 0 for name in scores})
+        .annotate(score=total)
+        .order_by("-score", _binary(Lower("term__name")), "term_id")
+        .values_list("term_id", "score", "term__definition")[:limit]
+    )
     return [
-        SearchHit(term_id=term_id, rank=round(rank, 6), highlight=_mark(headline))
-        for term_id, rank, headline in hits
+        SearchHit(term_id=pk, rank=score / RANK_SCALE, highlight=highlight(definition, matched))
+        for pk, score, definition in hits
     ]
 
 
-def _text_query(query: str) -> SearchQuery:
-    return SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-
-
-def spelling_query(query: str) -> SearchQuery | None:
-    """Names, abbreviations and aliases that hold a word within typo distance of one
-    of the query's words, as a full-text query; None when no word is close.
-
-    The words come from the vocabulary that PostgreSQL keeps (migration 0007), so
-    they are letters and digits only, safe to write into a raw tsquery.
-    """
-    words = [word for word in query.lower().split() if len(word) >= MIN_TYPO_WORD]
-    if not words:
-        return None
-    # Per word, the closest spellings first, straight from the GiST index.
-    closest = (
-        "(SELECT word FROM terms_search_word WHERE word %%> %s "
-        f"ORDER BY word <->> %s LIMIT {MAX_SPELLINGS})"
+def highlight(text: str, words: set[str]) -> str:
+    """Up to SNIPPET_WORDS words of `text` around its first matching word, HTML-escaped,
+    with the words that matched in <mark> tags; any stored character is escaped as text."""
+    chunks = text.split()
+    first = next(
+        (index for index, chunk in enumerate(chunks) if any(w in words for w in words_of(chunk))),
+        0,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            " UNION ".join([closest] * len(words)),
-            [value for word in words for value in (word, word)],
-        )
-        spellings = sorted(word for (word,) in cursor.fetchall())
-    if not spellings:
-        return None
-    # Weights A and B: the name, abbreviation, expansion and aliases, not the definition.
-    return SearchQuery(
-        " | ".join(f"{word}:AB" for word in spellings), search_type="raw", config=SEARCH_CONFIG
-    )
-
-
-def ranked_matches(terms, query, exact, limit):
-    """The best `limit` matches of `query` among `terms`, with their search_rank."""
-    text_query = _text_query(query)
-    matches = Q(search_vector=text_query)
-    if (spelled := spelling_query(query)) is not None:
-        matches |= Q(search_vector=spelled)
-    # Most terms have no abbreviation or aliases: NULL skips the similarity function
-    # (GREATEST ignores NULLs; every term has a name).
-    similarity = Greatest(
-        TrigramWordSimilarity(query, "name"),
-        TrigramWordSimilarity(query, NullIf("abbreviation", Value(""))),
-        TrigramWordSimilarity(query, NullIf("aliases", Value(""))),
-    )
-    return (
-        terms.annotate(search_vector=StoredSearchDocument())
-        .filter(matches)
-        .annotate(
-            exact=exact,
-            text_rank=SearchRank(F("search_vector"), text_query),
-            similarity=similarity,
-        )
-        .annotate(search_rank=F("exact") * 10 + F("text_rank") + F("similarity"))
-        .order_by("-search_rank", Lower("name"), "pk")[:limit]
-    )
-
-
-def _postgres_search(terms, query, exact, limit):
-    ranked = list(ranked_matches(terms, query, exact, limit).values_list("pk", "search_rank"))
-    # Headlines are costly: make them for the best hits only, not for every match.
-    headlines = dict(
-        Term.objects.filter(pk__in=[pk for pk, _ in ranked])
-        .annotate(
-            headline=SearchHeadline(
-                "definition",
-                _text_query(query),
-                config=SEARCH_CONFIG,
-                start_sel=START,
-                stop_sel=STOP,
-                max_words=SNIPPET_WORDS,
-                min_words=SNIPPET_WORDS // 2,
-            )
-        )
-        .values_list("pk", "headline")
-    )
-    return [(pk, rank, headlines[pk]) for pk, rank in ranked]
-
-
-def _fallback_search(terms, query, exact, limit):
-    """SQLite: substring matching with a fixed scale of how good a match is."""
-    words = query.split()
-    matches_every_word = Q()
-    for word in words:
-        matches_every_word &= TermQuerySet.matching_q(word)
-    closeness = Case(
-        When(name__istartswith=query, then=Value(0.8)),
-        When(name__icontains=query, then=Value(0.6)),
-        When(
-            Q(abbreviation__icontains=query)
-            | Q(expansion__icontains=query)
-            | Q(aliases__icontains=query),
-            then=Value(0.5),
-        ),
-        default=Value(0.2),
-        output_field=FloatField(),
-    )
-    hits = (
-        terms.filter(matches_every_word)
-        .annotate(search_rank=exact * 10 + closeness)
-        .only("pk", "definition")
-        .order_by("-search_rank", Lower("name"), "pk")[:limit]
-    )
-    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
-    return [(term.pk, term.search_rank, _snippet(term.definition, pattern)) for term in hits]
-
-
-def _snippet(text: str, pattern: re.Pattern) -> str:
-    """Up to SNIPPET_WORDS words of `text` around the first match, matches marked."""
-    words = text.split()
-    first = next((index for index, word in enumerate(words) if pattern.search(word)), 0)
     start = max(0, first - SNIPPET_WORDS // 3)
-    window = " ".join(words[start : start + SNIPPET_WORDS])
-    return pattern.sub(lambda match: f"{START}{match.group(0)}{STOP}", window)
-
-
-def _mark(headline: str) -> str:
-    return escape(headline).replace(START, "<mark>").replace(STOP, "</mark>")
+    window = " ".join(chunks[start : start + SNIPPET_WORDS])
+    pieces = []
+    position = 0
+    for match, word in tokens(window):
+        if word in words:
+            pieces += [
+                html.escape(window[position : match.start()]),
+                f"<mark>{html.escape(match.group(0))}</mark>",
+            ]
+            position = match.end()
+    pieces.append(html.escape(window[position:]))
+    return "".join(pieces)

@@ -8,7 +8,7 @@ from terms.models import Chapter, Status, Term
 
 SEED_FIXTURE = settings.BASE_DIR / "fixtures" / "glossary.json"
 QUIZ_FIXTURE = settings.BASE_DIR / "fixtures" / "quizzes.json"
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "glossary_backend.postgresql"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -38,8 +38,9 @@ class Query:
         return Term.objects.filter(slug=checked_slug(slug))
 
     @strawberry.field(
-        description="Terms matching a query, best first: an exact name or abbreviation "
-        "match first, then full-text and typo-tolerant matches.",
+        description="Terms matching every word of a query (or a longer word it begins, or "
+        "a name word one typo away), best first: an exact name, abbreviation, expansion or "
+        "alias first; `-word` leaves terms out.",
         extensions=[MaxItems(argument="first", default=DEFAULT_SEARCH_RESULTS)],
     )
     def search(

@@ -4,12 +4,19 @@ On other databases this migration does nothing; search falls back to plain match
 """
 
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
-# The query must use the very expression the index was built on; changing the vector
-# in terms.search needs a migration that rebuilds this index.
-from terms.search import TERM_SEARCH_VECTOR
+# The search vector as it was defined when this migration was written, frozen here:
+# a migration must not import live code whose meaning can change.
+TERM_SEARCH_VECTOR = (
+    SearchVector("name", weight="A", config="english")
+    + SearchVector("abbreviation", weight="A", config="english")
+    + SearchVector("expansion", weight="B", config="english")
+    + SearchVector("aliases", weight="B", config="english")
+    + SearchVector("definition", weight="C", config="english")
+)
 
 
 def search_indexes():

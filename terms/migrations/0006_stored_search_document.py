@@ -3,13 +3,22 @@
 Ranking read the vector by recomputing five to_tsvector() calls for every matching
 term (70 ms for a word found in 1,700 of 10,000 terms); stored, it is read. The
 column is maintained by PostgreSQL and unknown to the model (SQLite has no tsvector):
-terms.search.StoredSearchDocument reads it. It replaces the expression index of 0004.
+terms.search read it (until 0009). It replaces the expression index of 0004.
 """
 
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import migrations
 
-from terms.search import TERM_SEARCH_VECTOR
+# The search vector as it was defined when this migration was written, frozen here:
+# a migration must not import live code whose meaning can change.
+TERM_SEARCH_VECTOR = (
+    SearchVector("name", weight="A", config="english")
+    + SearchVector("abbreviation", weight="A", config="english")
+    + SearchVector("expansion", weight="B", config="english")
+    + SearchVector("aliases", weight="B", config="english")
+    + SearchVector("definition", weight="C", config="english")
+)
 
 COLUMN = "search_document"
 INDEX = "term_search_document_idx"

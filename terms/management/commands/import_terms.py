@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from glossary_backend.database import refresh_planner_statistics
 from terms import revisions
 from terms.models import Chapter
 from terms.services import IMPORT_COLUMNS, read_term_rows, terms_import
@@ -52,4 +53,5 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"Dry run, nothing written: would be {summary}.")
         else:
+            refresh_planner_statistics()
             self.stdout.write(self.style.SUCCESS(f"Imported into {chapter_obj}: {summary}."))

@@ -4,6 +4,7 @@ from django.core import serializers
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from glossary_backend.database import refresh_planner_statistics
 from terms import revisions
 
 
@@ -42,3 +43,4 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"Loaded {len(objects)} objects from {path.name}.")
             )
+        refresh_planner_statistics()
