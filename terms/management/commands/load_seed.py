@@ -4,6 +4,8 @@ from django.core import serializers
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from terms.services import term_mentions_refresh
+
 
 class Command(BaseCommand):
     help = (
@@ -39,3 +41,4 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"Loaded {len(objects)} objects from {path.name}.")
             )
+        term_mentions_refresh()
