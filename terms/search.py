@@ -5,6 +5,7 @@ QLoRA), start from `Term.objects.visible_to(user)`, and return at most `limit` h
 a highlighted, HTML-escaped snippet of the definition.
 """
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -82,8 +83,9 @@ def clean_search_query(query: str) -> str:
     return query
 
 
-def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
-    """Terms visible to `user` that match `query`, best first; `query` must be cleaned."""
+def search_terms(*, query: str, user, limit: int, offset: int = 0) -> list[SearchHit]:
+    """Terms visible to `user` that match `query`, best first, from the `offset`-th hit;
+    `query` must be cleaned."""
     terms = Term.objects.visible_to(user)
     # Looked up once through the indexes on UPPER(name) and UPPER(abbreviation), not
     # case-folded again for each of possibly thousands of matches.
@@ -94,9 +96,9 @@ def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
         output_field=FloatField(),
     )
     if connection.vendor == "postgresql":
-        hits = _postgres_search(terms, query, exact, limit)
+        hits = _postgres_search(terms, query, exact, limit, offset)
     else:
-        hits = _fallback_search(terms, query, exact, limit)
+        hits = _fallback_search(terms, query, exact, limit, offset)
     return [
         SearchHit(term_id=term_id, rank=round(rank, 6), highlight=_mark(headline))
         for term_id, rank, headline in hits
@@ -136,12 +138,17 @@ def spelling_query(query: str) -> SearchQuery | None:
     )
 
 
-def ranked_matches(terms, query, exact, limit):
-    """The best `limit` matches of `query` among `terms`, with their search_rank."""
-    text_query = _text_query(query)
-    matches = Q(search_vector=text_query)
+def _postgres_matches(terms, query):
+    matches = Q(search_vector=_text_query(query))
     if (spelled := spelling_query(query)) is not None:
         matches |= Q(search_vector=spelled)
+    return terms.annotate(search_vector=StoredSearchDocument()).filter(matches)
+
+
+def ranked_matches(terms, query, exact, limit, offset=0):
+    """The best `limit` matches of `query` among `terms` after the first `offset`, with
+    their search_rank."""
+    text_query = _text_query(query)
     # Most terms have no abbreviation or aliases: NULL skips the similarity function
     # (GREATEST ignores NULLs; every term has a name).
     similarity = Greatest(
@@ -150,20 +157,21 @@ def ranked_matches(terms, query, exact, limit):
         TrigramWordSimilarity(query, NullIf("aliases", Value(""))),
     )
     return (
-        terms.annotate(search_vector=StoredSearchDocument())
-        .filter(matches)
+        _postgres_matches(terms, query)
         .annotate(
             exact=exact,
             text_rank=SearchRank(F("search_vector"), text_query),
             similarity=similarity,
         )
         .annotate(search_rank=F("exact") * 10 + F("text_rank") + F("similarity"))
-        .order_by("-search_rank", Lower("name"), "pk")[:limit]
+        .order_by("-search_rank", Lower("name"), "pk")[offset : offset + limit]
     )
 
 
-def _postgres_search(terms, query, exact, limit):
-    ranked = list(ranked_matches(terms, query, exact, limit).values_list("pk", "search_rank"))
+def _postgres_search(terms, query, exact, limit, offset):
+    ranked = list(
+        ranked_matches(terms, query, exact, limit, offset).values_list("pk", "search_rank")
+    )
     # Headlines are costly: make them for the best hits only, not for every match.
     headlines = dict(
         Term.objects.filter(pk__in=[pk for pk, _ in ranked])
@@ -183,12 +191,16 @@ def _postgres_search(terms, query, exact, limit):
     return [(pk, rank, headlines[pk]) for pk, rank in ranked]
 
 
-def _fallback_search(terms, query, exact, limit):
+def _fallback_matches(terms, query):
+    matches_every_word = Q()
+    for word in query.split():
+        matches_every_word &= TermQuerySet.matching_q(word)
+    return terms.filter(matches_every_word)
+
+
+def _fallback_search(terms, query, exact, limit, offset):
     """SQLite: substring matching with a fixed scale of how good a match is."""
     words = query.split()
-    matches_every_word = Q()
-    for word in words:
-        matches_every_word &= TermQuerySet.matching_q(word)
     closeness = Case(
         When(name__istartswith=query, then=Value(0.8)),
         When(name__icontains=query, then=Value(0.6)),
@@ -202,10 +214,10 @@ def _fallback_search(terms, query, exact, limit):
         output_field=FloatField(),
     )
     hits = (
-        terms.filter(matches_every_word)
+        _fallback_matches(terms, query)
         .annotate(search_rank=exact * 10 + closeness)
         .only("pk", "definition")
-        .order_by("-search_rank", Lower("name"), "pk")[:limit]
+        .order_by("-search_rank", Lower("name"), "pk")[offset : offset + limit]
     )
     pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
     return [(term.pk, term.search_rank, _snippet(term.definition, pattern)) for term in hits]
@@ -222,3 +234,38 @@ def _snippet(text: str, pattern: re.Pattern) -> str:
 
 def _mark(headline: str) -> str:
     return escape(headline).replace(START, "<mark>").replace(STOP, "</mark>")
+
+
+def count_matches(*, query: str, user) -> int:
+    """How many terms visible to `user` `search_terms` finds for `query` (cleaned)."""
+    terms = Term.objects.visible_to(user)
+    if connection.vendor == "postgresql":
+        return _postgres_matches(terms, query).count()
+    return _fallback_matches(terms, query).count()
+
+
+# A suggestion replaces each query word by the closest word of the visible terms' names,
+# abbreviations and aliases, if one is at least this similar (difflib's ratio).
+SUGGESTION_CUTOFF = 0.75
+
+
+def did_you_mean(*, query: str, user) -> str | None:
+    """A spelling of `query` (cleaned) that finds terms visible to `user`, or None.
+
+    Computed in Python over the visible names, abbreviations and aliases, so both
+    database backends suggest the same.
+    """
+    vocabulary: set[str] = set()
+    for row in Term.objects.visible_to(user).values_list("name", "abbreviation", "aliases"):
+        vocabulary.update(re.findall(r"\w+", " ".join(row).lower()))
+    words = query.lower().split()
+    suggested = [
+        word
+        if word in vocabulary
+        else next(iter(difflib.get_close_matches(word, vocabulary, 1, SUGGESTION_CUTOFF)), word)
+        for word in words
+    ]
+    if suggested == words:
+        return None
+    suggestion = " ".join(suggested)
+    return suggestion if count_matches(query=suggestion, user=user) else None
