@@ -6,12 +6,15 @@ from django.views.decorators.csrf import csrf_exempt
 from glossary_backend.schema import schema
 from glossary_backend.security import GraphQLView
 from quizzes.views import export
+from terms.views import glossary_download
 
 admin.site.site_header = "Glossary administration"
 admin.site.site_title = "Glossary admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Public content downloads; before the staff analytics exports, whose pattern is wider.
+    re_path(r"^exports/glossary\.(?P<fmt>[a-z]+)$", glossary_download, name="glossary-download"),
     re_path(r"^exports/(?P<dataset>[a-z]+)\.(?P<fmt>[a-z]+)$", export, name="export"),
     # Frontends call the API cross-origin without cookies, so there is no CSRF token to
     # check; staff sessions only widen what reads return.
