@@ -1,14 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from terms.models import Chapter, Status, Term
-from terms.services import content_set_status
+from terms.selectors import editorial_report
+from terms.services import content_set_status, term_mentions_refresh
 
 
 def _status_action(status: Status, verb: str):
@@ -97,7 +99,7 @@ class TermAdminForm(forms.ModelForm):
         model = Term
         fields = [
             "name", "slug", "chapter", "status", "definition", "explanation",
-            "abbreviation", "expansion", "aliases",
+            "abbreviation", "expansion", "aliases", "seo_title", "seo_description",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
@@ -115,6 +117,7 @@ class TermAdminForm(forms.ModelForm):
 @admin.register(Term)
 class TermAdmin(admin.ModelAdmin):
     form = TermAdminForm
+    change_list_template = "admin/terms/term/change_list.html"
     list_display = ["name", "abbreviation", "chapter", "status", "updated_at"]
     list_select_related = ["chapter"]
     list_filter = ["chapter", "status"]
@@ -128,6 +131,7 @@ class TermAdmin(admin.ModelAdmin):
         ("Definition", {"fields": ["definition", "explanation"]}),
         ("Other names", {"fields": ["abbreviation", "expansion", "aliases"]}),
         ("See also", {"fields": ["see_also"]}),
+        ("Search engines", {"classes": ["collapse"], "fields": ["seo_title", "seo_description"]}),
         (
             "History",
             {
@@ -146,3 +150,33 @@ class TermAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         form.instance.related_terms.set(form.cleaned_data["see_also"])
+        # Names and texts decide the links of every term, not only of this one.
+        term_mentions_refresh()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        term_mentions_refresh()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        term_mentions_refresh()
+
+    def get_urls(self):
+        report = path(
+            "editorial-report/",
+            self.admin_site.admin_view(self.editorial_report_view),
+            name="terms_term_editorial_report",
+        )
+        return [report, *super().get_urls()]
+
+    def editorial_report_view(self, request):
+        """Links worth an editor's look; for anyone who may view terms."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Editorial report: links between terms",
+            "report": editorial_report(),
+        }
+        return TemplateResponse(request, "admin/terms/term/editorial_report.html", context)
