@@ -69,14 +69,17 @@ def looks_like_acronym(form: str) -> bool:
     return " " not in form and sum(char.isupper() for char in form) >= 2
 
 
-def plural(form: str) -> str:
-    """The regular English plural of a name's last word."""
+def plurals(form: str) -> set[str]:
+    """The regular English plurals of a name's last word ("ch" takes both: "epochs",
+    "batches")."""
     lower = form.lower()
-    if lower.endswith(("s", "x", "z", "ch", "sh")):
-        return form + "es"
+    if lower.endswith(("s", "x", "z", "sh")):
+        return {form + "es"}
+    if lower.endswith("ch"):
+        return {form + "es", form + "s"}
     if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
-        return form[:-1] + "ies"
-    return form + "s"
+        return {form[:-1] + "ies"}
+    return {form + "s"}
 
 
 def _is_word_char(char: str) -> bool:
@@ -104,7 +107,7 @@ class LinkableTerm:
     def forms(self) -> set[str]:
         names = [self.name, self.abbreviation, *self.aliases.splitlines()]
         names = [" ".join(name.split()) for name in names]
-        return {form for name in names if name for form in (name, plural(name))}
+        return {form for name in names if name for form in (name, *plurals(name))}
 
 
 LINKABLE_FIELDS = ["pk", "slug", "name", "abbreviation", "aliases"]
