@@ -245,8 +245,10 @@ def count_matches(*, query: str, user) -> int:
 
 
 # A suggestion replaces each query word by the closest word of the visible terms' names,
-# abbreviations and aliases, if one is at least this similar (difflib's ratio).
+# abbreviations and aliases, if one is at least this similar (difflib's ratio). Each
+# word costs a pass over the vocabulary: longer queries get no suggestion.
 SUGGESTION_CUTOFF = 0.75
+MAX_SUGGESTED_WORDS = 6
 
 
 def did_you_mean(*, query: str, user) -> str | None:
@@ -255,10 +257,12 @@ def did_you_mean(*, query: str, user) -> str | None:
     Computed in Python over the visible names, abbreviations and aliases, so both
     database backends suggest the same.
     """
+    words = query.lower().split()
+    if len(words) > MAX_SUGGESTED_WORDS:
+        return None
     vocabulary: set[str] = set()
     for row in Term.objects.visible_to(user).values_list("name", "abbreviation", "aliases"):
         vocabulary.update(re.findall(r"\w+", " ".join(row).lower()))
-    words = query.lower().split()
     suggested = [
         word
         if word in vocabulary

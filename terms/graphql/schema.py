@@ -40,6 +40,9 @@ class SearchPages:
         self.total: int | None = None
 
     def __getitem__(self, window: slice) -> list[SearchHitType]:
+        # A cursor past the last hit (any offset a client makes up) reads nothing.
+        if window.start and window.start >= self.count():
+            return []
         hits = search_terms(
             query=self.query, user=self.user, limit=window.stop - window.start, offset=window.start
         )

@@ -184,3 +184,9 @@ def test_search_is_deprecated_in_the_schema(settings):
     schema = (settings.BASE_DIR / "schema.graphql").read_text()
     assert '@deprecated(reason: "Use searchResults' in schema
     assert "searchResults(" in schema
+
+
+def test_search_results_after_the_last_hit_are_empty(seed, graphql):
+    """A made-up cursor far past the end reads an empty page, not an error."""
+    far = to_base64("arrayconnection", 10**20)
+    assert search(graphql, "tuning", first=5, after=far)["edges"] == []
