@@ -151,10 +151,10 @@ def test_search_results_page_with_a_total(seed, graphql):
 
 
 def test_search_results_suggest_a_spelling_when_nothing_matches(seed, graphql):
-    """ "qlorra tunning" finds nothing; "qlora tuning" would."""
-    assert search(graphql, "qlorra tunning") == {
+    """A swap of letters is beyond typo tolerance: "rhlf" finds nothing, "rlhf" would."""
+    assert search(graphql, "rhlf") == {
         "totalCount": 0,
-        "didYouMean": "qlora tuning",
+        "didYouMean": "rlhf",
         "pageInfo": {"hasNextPage": False, "endCursor": None},
         "edges": [],
     }
