@@ -16,7 +16,6 @@ from strawberry_django.relay import DjangoListConnection
 from glossary_backend.graphql import InvalidArgument, checked_slug, request_user
 from terms.graphql.filters import ChapterOrder
 from terms.graphql.types import (
-    MAX_INDEX_LETTERS,
     ChapterType,
     HitTerms,
     LetterCount,
@@ -29,6 +28,8 @@ from terms.search import clean_search_query, count_matches, did_you_mean, search
 
 MAX_SEARCH_RESULTS = 100
 DEFAULT_SEARCH_RESULTS = 20
+# Most entries of the root `letters` list: initials ("#" and letters of any alphabet).
+MAX_INDEX_LETTERS = 100
 
 
 class SearchPages:

@@ -76,8 +76,6 @@ def link_rules(root: Term) -> tuple[dict[int, Term], dict]:
 
 # Text before, between and after each link: the most pieces a definition has.
 MAX_DEFINITION_SEGMENTS = 2 * MAX_LINKS_PER_FIELD + 1
-# Initials in the root A-Z index ("#" and letters of any alphabet).
-MAX_INDEX_LETTERS = 100
 
 
 @strawberry.type(name="LetterCount", description="One entry of an A-Z index.")

@@ -1,6 +1,7 @@
 """Automatic links between terms: each rule, through /graphql as a frontend reads them."""
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from terms.linking import LinkableTerm, Linker
 from terms.models import Status, Term
@@ -216,3 +217,17 @@ def test_mention_table_follows_renames(chapter, make_term):
     assert term_mentions_refresh().added == 1
     assert list(model.mentioned_by.values_list("slug", flat=True)) == ["notes"]
     assert term_mentions_refresh(dry_run=True).added == 0
+
+
+def test_refresh_command_checks_and_repairs_the_table(chapter, make_term):
+    """--check fails on a stale table and changes nothing; without it, the table is fixed."""
+    make_term(chapter, "Model")
+    make_term(chapter, "Notes", definition="A network.")
+    Term.objects.filter(slug="model").update(name="Network")
+    with pytest.raises(CommandError, match="1 link\\(s\\) missing, 0 stale"):
+        call_command("refresh_term_mentions", "--check")
+    call_command("refresh_term_mentions")
+    call_command("refresh_term_mentions", "--check")
+    assert list(Term.objects.get(slug="model").mentioned_by.values_list("slug", flat=True)) == [
+        "notes"
+    ]
