@@ -196,6 +196,20 @@ FRONTEND_PREVIEW_URL = env.str(
     default="http://localhost:3000/api/draft?token={token}&type={type}&slug={slug}",
 )
 PREVIEW_TOKEN_MINUTES = env.int("PREVIEW_TOKEN_MINUTES", default=60)
+# Where the frontend shows a term and a chapter: the links inside definitions, Term.url,
+# JSON-LD and the exports' identifiers. "{slug}" is replaced by the slug.
+FRONTEND_TERM_URL = env.str(
+    "FRONTEND_TERM_URL", default="https://glossary.example.com/terms/{slug}"
+)
+FRONTEND_CHAPTER_URL = env.str(
+    "FRONTEND_CHAPTER_URL", default="https://glossary.example.com/chapters/{slug}"
+)
+for _name, _template in [
+    ("FRONTEND_TERM_URL", FRONTEND_TERM_URL),
+    ("FRONTEND_CHAPTER_URL", FRONTEND_CHAPTER_URL),
+]:
+    if not _template.startswith(("https://", "http://")) or "{slug}" not in _template:
+        raise ImproperlyConfigured(f"{_name} must be an http(s) URL containing {{slug}}.")
 
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,

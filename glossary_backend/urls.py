@@ -8,11 +8,14 @@ from glossary_backend import admin as site_admin  # noqa: F401  (registers the s
 from glossary_backend.schema import schema
 from glossary_backend.security import GraphQLView
 from glossary_backend.views import landing, readme
+from terms.views import glossary_download
 
 urlpatterns = [
     path("", landing, name="landing"),
     path("README.md", readme, name="readme"),
     path("admin/", admin.site.urls),
+    # Public content downloads; before the staff analytics exports, whose pattern is wider.
+    re_path(r"^exports/glossary\.(?P<fmt>[a-z]+)$", glossary_download, name="glossary-download"),
     re_path(r"^exports/(?P<dataset>[a-z]+)\.(?P<fmt>[a-z]+)$", export, name="export"),
     # Frontends call the API cross-origin without cookies, so there is no CSRF token to
     # check; staff sessions only widen what reads return.

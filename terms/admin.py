@@ -18,12 +18,14 @@ from reversion.models import Version
 from glossary_backend.admin_extensions import ExtensibleModelAdmin
 from terms import revisions
 from terms.models import AuditEntry, Chapter, Status, Term
+from terms.selectors import editorial_report
 from terms.services import (
     changes_since,
     content_restore,
     content_save,
     content_set_status,
     related_terms_problems,
+    term_mentions_refresh,
     term_set_related,
 )
 
@@ -375,6 +377,7 @@ class TermAdminForm(EditedVersionForm):
         fields = [
             "name", "slug", "chapter", "status", "definition", "explanation",
             "abbreviation", "expansion", "aliases", "go_live_at", "expire_at",
+            "seo_title", "seo_description",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
@@ -393,6 +396,7 @@ class TermAdminForm(EditedVersionForm):
 @admin.register(Term)
 class TermAdmin(PublishableAdmin):
     form = TermAdminForm
+    change_list_template = "admin/terms/term/change_list.html"
     list_display = ["name", "abbreviation", "chapter", "status", "schedule", "updated_at"]
     list_select_related = ["chapter"]
     list_filter = ["chapter", "status", ScheduleFilter]
@@ -407,6 +411,7 @@ class TermAdmin(PublishableAdmin):
         ("Definition", {"fields": ["definition", "explanation"]}),
         ("Other names", {"fields": ["abbreviation", "expansion", "aliases"]}),
         ("See also", {"fields": ["see_also"]}),
+        ("Search engines", {"classes": ["collapse"], "fields": ["seo_title", "seo_description"]}),
         (
             "History",
             {
@@ -419,6 +424,36 @@ class TermAdmin(PublishableAdmin):
     def save_form_relations(self, request, form, formsets, change):
         super().save_form_relations(request, form, formsets, change)
         term_set_related(term=form.instance, related=form.cleaned_data["see_also"])
+        # Names and texts decide the links of every term, not only of this one.
+        term_mentions_refresh()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        term_mentions_refresh()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        term_mentions_refresh()
+
+    def get_urls(self):
+        report = path(
+            "editorial-report/",
+            self.admin_site.admin_view(self.editorial_report_view),
+            name="terms_term_editorial_report",
+        )
+        return [report, *super().get_urls()]
+
+    def editorial_report_view(self, request):
+        """Links worth an editor's look; for anyone who may view terms."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Editorial report: links between terms",
+            "report": editorial_report(),
+        }
+        return TemplateResponse(request, "admin/terms/term/editorial_report.html", context)
 
 
 class ContentTypeFilter(admin.SimpleListFilter):

@@ -1,3 +1,5 @@
+from textwrap import shorten
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -268,6 +270,9 @@ class TermQuerySet(PublishableQuerySet):
         return self.filter(self.updated_since_q(moment))
 
 
+SEO_DESCRIPTION_LENGTH = 160
+
+
 class Term(Publishable):
     """A glossary entry: a name with the definition the site shows for it."""
 
@@ -291,7 +296,23 @@ class Term(Publishable):
         help_text="The one-sentence definition the site shows under the term."
     )
     explanation = models.TextField(
-        blank=True, help_text="Optional longer explanation shown on the term's own page."
+        blank=True,
+        help_text="Optional longer explanation shown on the term's own page, in Markdown "
+        "(CommonMark). Mentions of other terms become links by themselves.",
+    )
+    seo_title = models.CharField(
+        "SEO title",
+        max_length=70,
+        blank=True,
+        help_text="Title for search engines and link previews; empty: the name, with what "
+        "its abbreviation stands for.",
+    )
+    seo_description = models.CharField(
+        "SEO description",
+        max_length=SEO_DESCRIPTION_LENGTH,
+        blank=True,
+        help_text="Description for search engines and link previews; empty: the definition, "
+        "shortened to 160 characters.",
     )
     chapter = models.ForeignKey(
         Chapter,
@@ -306,6 +327,16 @@ class Term(Publishable):
         symmetrical=True,
         blank=True,
         help_text='"See also" terms; the link is added in both directions.',
+    )
+    mentions = models.ManyToManyField(
+        "self",
+        through="TermMention",
+        through_fields=("source", "target"),
+        symmetrical=False,
+        related_name="mentioned_by",
+        blank=True,
+        editable=False,
+        help_text="Terms that the definition or explanation links to (derived from the text).",
     )
     initial = models.GeneratedField(
         expression=models.Case(
@@ -367,6 +398,22 @@ class Term(Publishable):
     @property
     def alias_list(self) -> list[str]:
         return [alias.strip() for alias in self.aliases.splitlines() if alias.strip()]
+
+    @property
+    def page_title(self) -> str:
+        """The SEO title: the editors' own, or the name with its expansion."""
+        if self.seo_title:
+            return self.seo_title
+        if self.expansion and self.expansion != self.name:
+            return f"{self.name} ({self.expansion})"
+        return self.name
+
+    @property
+    def page_description(self) -> str:
+        """The SEO description: the editors' own, or the definition cut to fit."""
+        return self.seo_description or shorten(
+            self.definition, SEO_DESCRIPTION_LENGTH, placeholder="…"
+        )
 
     def clean(self):
         super().clean()
@@ -464,3 +511,29 @@ class SearchSpelling(models.Model):
 
     def __str__(self):
         return f"{self.variant} → {self.word}"
+
+
+class TermMention(models.Model):
+    """A term's text links to another term: derived data, one row per pair.
+
+    terms.linking decides what the rows are; terms.services.term_mentions_refresh
+    rebuilds them from the terms, and `manage.py refresh_term_mentions --check`
+    verifies them. Rows are kept whatever the terms' status: readers filter by what
+    the caller may see.
+    """
+
+    source = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target"], name="term_mention_unique"),
+            models.CheckConstraint(
+                condition=~Q(source=models.F("target")),
+                name="term_mention_not_self",
+                violation_error_message="A term never links to itself.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.source} mentions {self.target}"

@@ -20,6 +20,7 @@ How a query matches (the README says the same):
   plus 1000 when the whole query is a name, abbreviation, expansion or alias. Ties go by name.
 """
 
+import difflib
 import html
 import re
 import unicodedata
@@ -358,18 +359,15 @@ def _binary(expression):
     return Collate(expression, "BINARY" if connection.vendor == "sqlite" else "C")
 
 
-def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
-    """Terms visible to `user` that match `query`, best first; `query` must be cleaned.
-
-    At most four queries whatever the number of terms: the words known to the index,
-    the spellings of unknown words, the ranked hits, nothing per hit.
-    """
+def _ranked_hits(*, query: str, user):
+    """(the ranked rows (term id, score, definition) of the terms visible to `user` that
+    match `query`, the index words that matched), or None when no term can match."""
     parsed = parse_query(query)
     if not parsed.wanted:
-        return []
+        return None
     exact, loose = _matched_words(parsed.wanted)
     if not all(exact[word] or loose[word] for word in parsed.wanted):
-        return []
+        return None
     matched = set().union(*exact.values(), *loose.values())
     word = SearchWord.Kind.WORD
     scores = {
@@ -412,12 +410,32 @@ def search_terms(*, query: str, user, limit: int) -> list[SearchHit]:
         .filter(**{f"{name}__gt": 0 for name in scores})
         .annotate(score=total)
         .order_by("-score", _binary(Lower("term__name")), "term_id")
-        .values_list("term_id", "score", "term__definition")[:limit]
+        .values_list("term_id", "score", "term__definition")
     )
+    return hits, matched
+
+
+def search_terms(*, query: str, user, limit: int, offset: int = 0) -> list[SearchHit]:
+    """Terms visible to `user` that match `query`, best first, from the `offset`-th hit;
+    `query` must be cleaned.
+
+    At most four queries whatever the number of terms: the words known to the index,
+    the spellings of unknown words, the ranked hits, nothing per hit.
+    """
+    ranked = _ranked_hits(query=query, user=user)
+    if ranked is None:
+        return []
+    hits, matched = ranked
     return [
         SearchHit(term_id=pk, rank=score / RANK_SCALE, highlight=highlight(definition, matched))
-        for pk, score, definition in hits
+        for pk, score, definition in hits[offset : offset + limit]
     ]
+
+
+def count_matches(*, query: str, user) -> int:
+    """How many terms visible to `user` `search_terms` finds for `query` (cleaned)."""
+    ranked = _ranked_hits(query=query, user=user)
+    return 0 if ranked is None else ranked[0].count()
 
 
 def highlight(text: str, words: set[str]) -> str:
@@ -441,3 +459,34 @@ def highlight(text: str, words: set[str]) -> str:
             position = match.end()
     pieces.append(html.escape(window[position:]))
     return "".join(pieces)
+
+
+# A suggestion replaces each query word by the closest word of the visible terms' names,
+# abbreviations and aliases, if one is at least this similar (difflib's ratio). Each
+# word costs a pass over the vocabulary: longer queries get no suggestion.
+SUGGESTION_CUTOFF = 0.75
+MAX_SUGGESTED_WORDS = 6
+
+
+def did_you_mean(*, query: str, user) -> str | None:
+    """A spelling of `query` (cleaned) that finds terms visible to `user`, or None.
+
+    Computed in Python over the visible names, abbreviations and aliases, so both
+    database backends suggest the same.
+    """
+    words = query.lower().split()
+    if len(words) > MAX_SUGGESTED_WORDS:
+        return None
+    vocabulary: set[str] = set()
+    for row in Term.objects.visible_to(user).values_list("name", "abbreviation", "aliases"):
+        vocabulary.update(re.findall(r"\w+", " ".join(row).lower()))
+    suggested = [
+        word
+        if word in vocabulary
+        else next(iter(difflib.get_close_matches(word, vocabulary, 1, SUGGESTION_CUTOFF)), word)
+        for word in words
+    ]
+    if suggested == words:
+        return None
+    suggestion = " ".join(suggested)
+    return suggestion if count_matches(query=suggestion, user=user) else None

@@ -1,4 +1,4 @@
-"""State changes of glossary content: publishing and importing.
+"""State changes of glossary content: publishing, importing and the derived mention table.
 
 Each function is one named write, atomic, called alike by the admin and management
 commands. Functions take keyword-only arguments and say what they guarantee.
@@ -18,7 +18,16 @@ from django.utils.text import slugify
 from reversion.models import Version
 
 from terms import revisions
-from terms.models import MAX_RELATED_TERMS, Chapter, Publishable, Status, Term, TermRelation
+from terms.linking import build_linker, mention_pairs
+from terms.models import (
+    MAX_RELATED_TERMS,
+    Chapter,
+    Publishable,
+    Status,
+    Term,
+    TermMention,
+    TermRelation,
+)
 
 
 def publication_date(*, status: Status, was_published: bool, published_at, now):
@@ -310,6 +319,7 @@ def terms_import(
     with transaction.atomic(), revisions.recording(revisions.IMPORT):
         for term in to_save:
             term.save()
+        term_mentions_refresh()
     return report
 
 
@@ -404,3 +414,40 @@ def register_revisions() -> None:
             TermRelation: lambda link: [(Term, link.from_term_id), (Term, link.to_term_id)],
         },
     )
+
+
+@dataclass
+class MentionChanges:
+    added: int
+    removed: int
+
+
+def expected_mentions(*, term_model=Term) -> set[tuple[int, int]]:
+    """What the mention table should hold for the terms as they are now."""
+    linker = build_linker(term_model)
+    texts = term_model.objects.values_list("pk", "definition", "explanation").iterator()
+    return mention_pairs(linker, texts)
+
+
+def term_mentions_refresh(
+    *, dry_run: bool = False, term_model=Term, mention_model=TermMention
+) -> MentionChanges:
+    """Bring the mention table in line with every term's text; returns what changed.
+
+    Any change of a name, alias or text can add or remove links in other terms' texts,
+    so the whole table is recomputed and only the difference written. Called by every
+    write of terms (admin, import, seed loading, migrations); `dry_run` only counts,
+    which verifies the table.
+    """
+    with transaction.atomic():
+        wanted = expected_mentions(term_model=term_model)
+        rows = mention_model.objects.select_for_update().values_list("pk", "source_id", "target_id")
+        existing = {(source, target): pk for pk, source, target in rows}
+        stale = [pk for pair, pk in existing.items() if pair not in wanted]
+        missing = [pair for pair in wanted if pair not in existing]
+        if not dry_run:
+            mention_model.objects.filter(pk__in=stale).delete()
+            mention_model.objects.bulk_create(
+                mention_model(source_id=source, target_id=target) for source, target in missing
+            )
+    return MentionChanges(added=len(missing), removed=len(stale))

@@ -4,7 +4,9 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from quizzes.models import Choice, Question, Quiz
+from terms import linking
 from terms.models import Chapter, Status, Term
+from terms.services import term_mentions_refresh
 
 SEED_FIXTURE = settings.BASE_DIR / "fixtures" / "glossary.json"
 QUIZ_FIXTURE = settings.BASE_DIR / "fixtures" / "quizzes.json"
@@ -22,6 +24,12 @@ def pytest_collection_modifyitems(config, items):
 def fast_password_hashing(settings):
     """Tests log users in by the dozen; a slow hash only costs time here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_term_linker():
+    """Each test builds its own terms: no linker survives from an earlier test."""
+    linking._LINKERS.clear()
 
 
 @pytest.fixture
@@ -70,6 +78,7 @@ def staff_client(client, staff):
 def seed(db):
     """The seed chapter with its 31 published terms."""
     call_command("loaddata", SEED_FIXTURE, verbosity=0)
+    term_mentions_refresh()
     return Chapter.objects.get(slug="fine-tuning-alignment-terms")
 
 
@@ -98,7 +107,9 @@ def make_term(db):
         fields.setdefault("definition", f"Definition of {name}.")
         if status == Status.PUBLISHED:
             fields.setdefault("published_at", "2026-01-01T00:00:00Z")
-        return Term.objects.create(chapter=chapter, name=name, status=status, **fields)
+        term = Term.objects.create(chapter=chapter, name=name, status=status, **fields)
+        term_mentions_refresh()  # as every write path of the application does
+        return term
 
     return make
 

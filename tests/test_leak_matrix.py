@@ -1,9 +1,10 @@
 """Drafts never leak: every read path x every way content can be hidden, as anonymous.
 
-Each hidden term is linked from LoRA's see-also list and tested by a question of the
-published seed quiz, so every path that could reveal it is exercised. Scheduled and
-expired content is hidden by the clock alone; a preview token for the hidden term (or
-its chapter) shows it on every path, and nothing else.
+Each hidden term is linked from LoRA's see-also list, mentions LoRA in its definition
+and is tested by a question of the published seed quiz, so every path that could
+reveal it is exercised. Scheduled and expired content is hidden by the clock alone; a
+preview token for the hidden term (or its chapter) shows it on every path, and nothing
+else.
 """
 
 import datetime
@@ -14,7 +15,7 @@ from strawberry.relay import to_base64
 
 from glossary_backend.preview import preview_token_mint
 from terms.models import Chapter, Status, Term
-from terms.services import content_set_status
+from terms.services import content_set_status, term_mentions_refresh
 
 HOUR = datetime.timedelta(hours=1)
 
@@ -31,7 +32,13 @@ query Paths($slug: String!, $id: ID!) {
       node { slug termCount letters { letter } terms(filters: {letter: "Z"}) { totalCount } }
     }
   }
-  lora: term(slug: "lora") { relatedTerms { slug } }
+  lora: term(slug: "lora") {
+    relatedTerms { slug }
+    backlinks { totalCount edges { node { slug } } }
+  }
+  last: term(slug: "validation-set") { next { slug } }
+  searchResults(query: "zeta") { totalCount didYouMean edges { node { term { slug } } } }
+  letters { letter count }
   quiz(slug: "fine-tuning-alignment-quiz") { questions { position term { slug } } }
 }
 """
@@ -70,9 +77,12 @@ HIDDEN_STATES = [
 
 @pytest.mark.parametrize("state", HIDDEN_STATES)
 def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_term, graphql, state):
-    """List, totals, slug, node, search, counts, letters, nested lists, see-also, quiz."""
+    """List, totals, slug, node, search, counts, letters, nested lists, see-also, backlinks,
+    neighbours, quiz."""
     term = hide(state, seed_quiz.chapter, make_chapter, make_term)
     Term.objects.get(slug="lora").related_terms.add(term)
+    Term.objects.filter(pk=term.pk).update(definition="Builds on LoRA.")
+    term_mentions_refresh()
     seed_quiz.questions.filter(position=2).update(term=term)
 
     data = graphql(EVERY_PATH, {"slug": term.slug, "id": to_base64("Term", term.pk)})["data"]
@@ -87,6 +97,10 @@ def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_ter
     assert "Z" not in [entry["letter"] for entry in chapter["letters"]]
     assert chapter["terms"] == {"totalCount": 0}
     assert term.slug not in [related["slug"] for related in data["lora"]["relatedTerms"]]
+    assert data["lora"]["backlinks"] == {"totalCount": 1, "edges": [{"node": {"slug": "qlora"}}]}
+    assert data["last"] == {"next": None}
+    assert data["searchResults"] == {"totalCount": 0, "didYouMean": None, "edges": []}
+    assert sum(entry["count"] for entry in data["letters"]) == 31
     questions = {q["position"]: q["term"] for q in data["quiz"]["questions"]}
     assert questions[2] is None
     assert questions[1] == {"slug": "lora"}

@@ -60,6 +60,8 @@ MANAGE_COMMANDS = {
     # After `make superuser`: the token is minted for the first superuser.
     "preview_token": [f"{PYTHON} preview_token term lora --minutes 30"],
     "record_revisions": [f"{PYTHON} record_revisions"],
+    "export_glossary": [f"{PYTHON} export_glossary --format ttl --output glossary.ttl"],
+    "refresh_term_mentions": [f"{PYTHON} refresh_term_mentions --check"],
     "createsuperuser": "`make superuser` runs it",
     "migrate": "deployment, with production settings; `make setup` runs it",
     "collectstatic": "deployment, with production settings",

@@ -10,6 +10,7 @@ from glossary_backend.database import refresh_planner_statistics
 from glossary_backend.preview import preview_token_mint
 from terms.models import Chapter, Status, Term, TermRelation
 from terms.search import index_terms
+from terms.services import term_mentions_refresh
 
 NESTED_CHAPTERS = """
 {
@@ -139,3 +140,57 @@ def test_previewed_term_page_query_count_is_constant(
             HTTP_X_PREVIEW_TOKEN=token,
         )
     assert response.json()["data"]["term"]["name"] == "Term 0-2"
+
+
+LINKED_TERM_PAGE = """
+query($slug: String!) {
+  term(slug: $slug) {
+    name definitionHtml explanationHtml url seo { title } jsonLd
+    definitionSegments { text term { slug name chapter { slug } } }
+    backlinks(first: 100) { totalCount edges { node { slug definitionHtml chapter { slug } } } }
+    previous { slug } next { slug }
+  }
+}
+"""
+
+
+def build_linked_glossary(mentioning: int) -> None:
+    """One chapter: "Hub", and `mentioning` terms whose definitions mention it and each other."""
+    chapter = Chapter.objects.create(title="Linked", slug="linked", **PUBLISHED)
+    Term.objects.bulk_create(
+        [Term(chapter=chapter, name="Hub", slug="hub", definition="The hub.", **PUBLISHED)]
+        + [
+            Term(
+                chapter=chapter,
+                name=f"Spoke {n}",
+                slug=f"spoke-{n}",
+                definition=f"Uses the Hub and Spoke {(n + 1) % mentioning}.",
+                **PUBLISHED,
+            )
+            for n in range(mentioning)
+        ]
+    )
+    term_mentions_refresh()
+
+
+@pytest.mark.parametrize("mentioning", [3, 60])
+def test_linked_term_page_query_count_is_constant(
+    db, graphql, django_assert_num_queries, mentioning
+):
+    """A term page with segments, backlinks (each with its own links) and neighbours."""
+    build_linked_glossary(mentioning)
+    graphql(LINKED_TERM_PAGE, {"slug": "spoke-1"})  # builds this process's linker
+    # the term with its chapter, its linked terms (with their chapters), the backlinks
+    # page, the backlinks' linked terms, the backlinks' chapters, the linker's version,
+    # previous, next
+    with django_assert_num_queries(8):
+        result = graphql(LINKED_TERM_PAGE, {"slug": "hub"})
+    backlinks = result["data"]["term"]["backlinks"]
+    assert backlinks["totalCount"] == mentioning
+    assert backlinks["edges"][0]["node"] == {
+        "slug": "spoke-0",
+        "definitionHtml": 'Uses the <a href="https://glossary.example.com/terms/hub" '
+        'data-term="hub">Hub</a> and <a href="https://glossary.example.com/terms/spoke-1" '
+        'data-term="spoke-1">Spoke 1</a>.',
+        "chapter": {"slug": "linked"},
+    }

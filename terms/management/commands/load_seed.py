@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from glossary_backend.database import refresh_planner_statistics
 from terms import revisions
+from terms.services import term_mentions_refresh
 
 
 class Command(BaseCommand):
@@ -43,4 +44,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"Loaded {len(objects)} objects from {path.name}.")
             )
+        term_mentions_refresh()
         refresh_planner_statistics()
