@@ -50,7 +50,8 @@ SELECT c, 'Chapter ' || c, 'chapter-' || c, 'About chapter ' || c, c, 'published
 FROM generate_series(1, 50) AS c;
 
 INSERT INTO terms_term (id, name, slug, abbreviation, expansion, aliases, definition,
-                        explanation, chapter_id, status, published_at, created_at, updated_at)
+                        explanation, seo_title, seo_description, chapter_id, status,
+                        published_at, created_at, updated_at)
 SELECT t,
        initcap(w[1 + (t * 7) %% n]) || ' ' || initcap(w[1 + (t * 13) %% n]) || ' ' || t,
        'term-' || t,
@@ -60,7 +61,7 @@ SELECT t,
        'A ' || w[1 + (t * 3) %% n] || ' ' || w[1 + (t * 5) %% n] || ' that shapes the '
          || w[1 + (t * 11) %% n] || ' of a ' || w[1 + (t * 17) %% n] || ' during '
          || w[1 + (t * 19) %% n] || '.',
-       '',
+       '', '', '',
        1 + (t - 1) / 200, 'published', now(), now(), now()
 FROM generate_series(1, 10000) AS t, (SELECT %(words)s::text[] AS w, %(count)s AS n) AS vocabulary;
 
