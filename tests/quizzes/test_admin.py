@@ -12,6 +12,7 @@ from quizzes import admin as quiz_admin
 from quizzes.models import Question, Quiz, QuizAttempt
 from quizzes.services import attempt_submit
 from terms.models import Status
+from tests.quizzes.conftest import question_page_data
 
 SINGLE, MULTIPLE, TRUE_FALSE = (
     Question.Kind.SINGLE,
@@ -202,18 +203,7 @@ def test_a_question_page_cannot_break_a_published_quiz(editor_client, make_quiz)
     """A question's own page checks its kind against its choices as the page leaves them."""
     quiz = make_quiz([(SINGLE, [True, False, False])], slug="live")
     question = quiz.questions.get()
-    data = {
-        "quiz": quiz.pk, "position": "1", "prompt": question.prompt, "kind": TRUE_FALSE,
-        "explanation": "", "choices-TOTAL_FORMS": "3", "choices-INITIAL_FORMS": "3",
-        "choices-MIN_NUM_FORMS": "2", "choices-MAX_NUM_FORMS": "1000",
-    }  # fmt: skip
-    for index, choice in enumerate(question.choices.all()):
-        data |= {
-            f"choices-{index}-id": choice.pk, f"choices-{index}-question": question.pk,
-            f"choices-{index}-position": choice.position, f"choices-{index}-text": choice.text,
-        }  # fmt: skip
-        if choice.is_correct:
-            data[f"choices-{index}-is_correct"] = "on"
+    data = question_page_data(question, quiz=quiz.pk, kind=TRUE_FALSE)
     url = reverse("admin:quizzes_question_change", args=[question.pk])
     response = editor_client.post(url, data)
     assert response.status_code == 200

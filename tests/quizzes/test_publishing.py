@@ -7,6 +7,7 @@ from django.urls import reverse
 from quizzes.models import MAX_CHOICES, Choice, Question, Quiz
 from terms.models import Status
 from terms.services import content_save, content_set_status
+from tests.quizzes.conftest import question_page_data
 
 SINGLE, TRUE_FALSE = Question.Kind.SINGLE, Question.Kind.TRUE_FALSE
 
@@ -70,18 +71,7 @@ def test_moving_a_question_away_from_a_published_quiz_is_refused(editor_client, 
     live = make_quiz([(SINGLE, [True, False])], slug="live")
     draft = make_quiz([], slug="draft", status=Status.DRAFT)
     question = live.questions.get()
-    data = {
-        "quiz": draft.pk, "position": "1", "prompt": question.prompt, "kind": SINGLE,
-        "explanation": "", "choices-TOTAL_FORMS": "2", "choices-INITIAL_FORMS": "2",
-        "choices-MIN_NUM_FORMS": "2", "choices-MAX_NUM_FORMS": "1000",
-    }  # fmt: skip
-    for index, choice in enumerate(question.choices.all()):
-        data |= {
-            f"choices-{index}-id": choice.pk, f"choices-{index}-question": question.pk,
-            f"choices-{index}-position": choice.position, f"choices-{index}-text": choice.text,
-        }  # fmt: skip
-        if choice.is_correct:
-            data[f"choices-{index}-is_correct"] = "on"
+    data = question_page_data(question, quiz=draft.pk, kind=SINGLE)
     url = reverse("admin:quizzes_question_change", args=[question.pk])
     response = editor_client.post(url, data, follow=True)
     assert [str(m) for m in response.context["messages"]] == [
