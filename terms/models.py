@@ -152,6 +152,16 @@ class Publishable(StoredTextRules):
             )
 
     @property
+    def surrogate_key(self) -> str:
+        """Names this object in CDN cache tags ("term:15"): a change to it purges the key."""
+        return f"{self._meta.model_name}:{self.pk}"
+
+    @classmethod
+    def list_surrogate_key(cls) -> str:
+        """Names every list of this model ("terms"): what a newly visible object purges."""
+        return str(cls._meta.verbose_name_plural)
+
+    @property
     def schedule_state(self) -> str:
         """ "scheduled", "expired", "live" (published and inside its schedule) or the status."""
         if self.status != Status.PUBLISHED:

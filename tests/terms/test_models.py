@@ -100,3 +100,11 @@ def test_visible_to_shows_everything_to_staff_only(
     assert Term.objects.visible_to(AnonymousUser()).count() == 1
     assert Term.objects.visible_to(member).count() == 1
     assert Term.objects.visible_to(editor).count() == 2
+
+
+def test_surrogate_keys_name_the_object_and_its_lists(chapter, make_term):
+    """CDN cache tags and purges share these names; a rename would orphan cached pages."""
+    term = make_term(chapter, "LoRA")
+    assert term.surrogate_key == f"term:{term.pk}"
+    assert chapter.surrogate_key == f"chapter:{chapter.pk}"
+    assert (Term.list_surrogate_key(), Chapter.list_surrogate_key()) == ("terms", "chapters")
