@@ -17,7 +17,7 @@ from glossary_backend.graphql import MAX_PAGE_SIZE, SCALAR_OVERRIDES, extend_typ
 from glossary_backend.security import ErrorPolicy, ExecutionContext, operation_limits
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
 from quizzes.graphql.schema import Query as QuizzesQuery
-from quizzes.graphql.types import ChapterQuizFields
+from quizzes.graphql.types import ChapterQuizFields, TermQuizFields
 from terms.graphql.schema import Query as TermsQuery
 from terms.graphql.types import ChapterType, TermType
 
@@ -25,6 +25,7 @@ from terms.graphql.types import ChapterType, TermType
 extend_type(ChapterType, ChapterQuizFields, after="terms")
 extend_type(ChapterType, ChapterAnalyticsFields)
 extend_type(TermType, TermAnalyticsFields, after="published_at")
+extend_type(TermType, TermQuizFields)
 
 
 @strawberry.type

@@ -77,6 +77,13 @@ class Quiz(Publishable):
         validators=[MaxValueValidator(100)],
         help_text="Share of questions, in percent, a learner must get right to pass.",
     )
+    # The terms its questions ask about, each once; read from Term as `quizzes`.
+    terms = models.ManyToManyField(
+        Term,
+        through="QuizTerm",
+        related_name="quizzes",
+        editable=False,
+    )
 
     objects = QuizQuerySet.as_manager()
 
@@ -373,3 +380,21 @@ class SubmissionCounter(models.Model):
 
     def __str__(self):
         return f"{self.address}: {self.count} in {self.window_seconds}s from {self.window_start}"
+
+
+class QuizTerm(models.Model):
+    """A term some question of a quiz asks about, once per pair however many questions do.
+
+    A database view over the questions (migration quizzes 0010): derived, never written.
+    """
+
+    pk = models.CompositePrimaryKey("quiz", "term")
+    quiz = models.ForeignKey(Quiz, on_delete=models.DO_NOTHING, related_name="+")
+    term = models.ForeignKey(Term, on_delete=models.DO_NOTHING, related_name="+")
+
+    class Meta:
+        managed = False
+        db_table = "quizzes_quizterm"
+
+    def __str__(self):
+        return f"{self.quiz_id} asks about {self.term_id}"

@@ -18,7 +18,7 @@ from quizzes.models import (
     QuizAttempt,
 )
 from terms.graphql.types import ChapterType, TermType
-from terms.models import Chapter
+from terms.models import Chapter, Term
 
 QuestionKind = strawberry.enum(
     Question.Kind, name="QuestionKind", description="How a question is answered."
@@ -89,6 +89,15 @@ class ChapterQuizFields:
 
     quizzes: DjangoListConnection[QuizType] = strawberry_django.connection(
         description="The chapter's published quizzes."
+    )
+
+
+@strawberry_django.type(Term, name="TermQuizFields")
+class TermQuizFields:
+    """The quizzes app's fields of Term; the root schema composes them into it."""
+
+    quizzes: DjangoListConnection[QuizType] = strawberry_django.connection(
+        description="The published quizzes with a question about this term."
     )
 
 

@@ -6,6 +6,7 @@ from strawberry.relay import to_base64
 from glossary_backend.schema import schema
 from quizzes.models import Choice, Question, Quiz
 from terms.models import Status, Term
+from tests.quizzes.conftest import SINGLE as SINGLE_KIND
 from tests.quizzes.conftest import gid
 
 QUIZ = """
@@ -147,3 +148,62 @@ def test_node_fetches_questions_and_choices(seed_quiz, graphql):
     )
     assert result["data"]["node"]["prompt"] == question.prompt
     assert Quiz.objects.count() == 1
+
+
+TERM_QUIZZES = """
+query($chapter: String!) {
+  chapter(slug: $chapter) {
+    terms(first: 100) {
+      edges { node { slug quizzes { totalCount edges { node { slug } } } } }
+    }
+  }
+}
+"""
+
+
+def quizzes_per_term(result) -> dict[str, list[str]]:
+    edges = result["data"]["chapter"]["terms"]["edges"]
+    return {
+        edge["node"]["slug"]: [quiz["node"]["slug"] for quiz in edge["node"]["quizzes"]["edges"]]
+        for edge in edges
+    }
+
+
+def test_term_lists_the_visible_quizzes_that_ask_about_it(
+    make_quiz, make_chapter, make_term, graphql
+):
+    """Term.quizzes: each published quiz with a question on the term, once, however many."""
+    chapter = make_chapter("basics")
+    lora, rlhf, unasked = (make_term(chapter, name) for name in ("LoRA", "RLHF", "DPO"))
+    twice = make_quiz([(SINGLE_KIND, [True, False])] * 2, slug="twice", chapter=chapter)
+    once = make_quiz([(SINGLE_KIND, [True, False])], slug="once", chapter=chapter)
+    draft = make_quiz([(SINGLE_KIND, [True, False])], slug="draft", status=Status.DRAFT)
+    twice.questions.update(term=lora)
+    once.questions.update(term=lora)
+    draft.questions.update(term=rlhf)
+
+    result = graphql(TERM_QUIZZES, {"chapter": "basics"})
+
+    assert quizzes_per_term(result) == {"dpo": [], "lora": ["once", "twice"], "rlhf": []}
+    counts = {
+        edge["node"]["slug"]: edge["node"]["quizzes"]["totalCount"]
+        for edge in result["data"]["chapter"]["terms"]["edges"]
+    }
+    assert counts == {"dpo": 0, "lora": 2, "rlhf": 0}
+    assert unasked.quizzes.count() == 0
+
+
+@pytest.mark.parametrize("term_count", [3, 30])
+def test_term_quizzes_query_count_is_constant(make_quiz, make_chapter, make_term, graphql,
+                                              django_assert_num_queries, term_count):  # fmt: skip
+    """chapter > terms > quizzes costs the same number of queries for 3 terms or 30."""
+    chapter = make_chapter("basics")
+    quiz = make_quiz([(SINGLE_KIND, [True, False])] * term_count, chapter=chapter)
+    for question in quiz.questions.all():
+        question.term = make_term(chapter, f"Term {question.position}")
+        question.save()
+    # the chapter; its terms, counted in the same query; their quizzes, counted alike
+    with django_assert_num_queries(3):
+        result = graphql(TERM_QUIZZES, {"chapter": "basics"})
+    assert all(slugs == ["quiz"] for slugs in quizzes_per_term(result).values())
+    assert len(quizzes_per_term(result)) == term_count
