@@ -13,7 +13,12 @@ from django.utils.html import format_html
 from analytics.charts import bar_chart
 from analytics.exports import export_chunks
 from analytics.filtersets import AttemptExportFilter
-from analytics.statistics import ANALYTICS_PERMISSION, quiz_analytics, term_miss_rate
+from analytics.statistics import (
+    ANALYTICS_PERMISSION,
+    quiz_analytics,
+    score_distribution,
+    term_miss_rate,
+)
 from analytics.views import streaming_export
 from glossary_backend.admin_extensions import AdminExtension
 from quizzes.admin import QuizAdmin
@@ -45,30 +50,38 @@ def quiz_dashboard(model_admin, request, object_id):
     if quiz is None:
         return model_admin._get_obj_does_not_exist_redirect(request, model_admin.opts, object_id)
     window = AttemptExportFilter(request.GET, queryset=QuizAttempt.objects.none())
-    valid = window.is_valid()
-    since = window.form.cleaned_data.get("since") if valid else None
-    until = window.form.cleaned_data.get("until") if valid else None
-    analytics = quiz_analytics(quiz=quiz, since=since, until=until)
-    summary = analytics.summary
-    export_query = urlencode(
-        {
-            "quiz": quiz.slug,
-            **({"since": since} if since else {}),
-            **({"until": until} if until else {}),
-        }
-    )
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
         "title": f"Analytics: {quiz}",
         "quiz": quiz,
         "window_form": window.form,
-        "export_query": export_query,
+    }
+    if not window.is_valid():
+        # The errors, and no numbers: numbers of some other window would read as these.
+        return TemplateResponse(request, "admin/quizzes/quiz/analytics.html", context)
+    since = window.form.cleaned_data.get("since")
+    until = window.form.cleaned_data.get("until")
+    analytics = quiz_analytics(quiz=quiz, since=since, until=until)
+    summary = analytics.summary
+    scores = score_distribution(
+        quiz=quiz, since=since, until=until, max_score=len(analytics.questions)
+    )
+    context |= {
+        "export_query": urlencode(
+            {
+                "quiz": quiz.slug,
+                **({"since": since} if since else {}),
+                **({"until": until} if until else {}),
+            }
+        ),
+        "since": since,
+        "until": until,
         "summary": summary,
         "reliability": analytics.reliability,
         "questions": analytics.questions,
         "most_missed": analytics.most_missed_terms,
-        "histogram_chart": bar_chart([(f"{b.low}", b.attempts, False) for b in summary.histogram]),
+        "histogram_chart": bar_chart([(f"{c.score}", c.attempts, False) for c in scores]),
         "facility_chart": bar_chart(
             [(f"Q{q.position}", q.facility, q.weak) for q in analytics.questions],
             maximum=1,
@@ -125,3 +138,4 @@ class TermMissRate(AdminExtension):
 
 QuizAdmin.extensions.append(QuizDashboard())
 TermAdmin.extensions.append(TermMissRate())
+

@@ -38,10 +38,12 @@ class QuizDay(models.Model):
 
 
 class QuizDayValue(models.Model):
-    """How many attempts of a day had each percentage, or each duration in whole seconds."""
+    """How many attempts of a day had each percentage, each raw score, or each duration in
+    whole seconds."""
 
     class Measure(models.TextChoices):
         PERCENTAGE = "percentage"
+        SCORE = "score"
         DURATION = "duration"
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="+")
