@@ -328,3 +328,21 @@ def test_only_analysts_may_create_tokens(client, editor, django_user_model, role
     )
     assert response.status_code == 403
     assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/exports/glossary.csv", {}),
+        ("/graphql", {"query": "{ chapters { totalCount } }"}),
+    ],
+)
+def test_answers_to_a_token_are_never_shared(seed, analyst_token, client, path, query):
+    """Public reads asked with a token are answered as usual, but privately: no shared
+    cache stores an answer to a request with Authorization."""
+    _api_token, token = analyst_token
+    response = client.get(path, query, **bearer(token))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    assert "Authorization" in response["Vary"]
+    assert not response.cookies
