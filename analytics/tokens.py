@@ -84,6 +84,8 @@ class TokenBearer(AnonymousUser):
     """A request authenticated by an API token: its owner's permissions, cut down to the
     token's scopes. Not staff, not a superuser, no model instance to save or log in."""
 
+    is_active = True  # its owner is: inactive owners' tokens are refused
+
     def __init__(self, token: ApiToken, permissions: frozenset[str]):
         super().__init__()
         self.token = token
