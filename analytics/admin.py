@@ -1,19 +1,30 @@
 """What analytics adds to the quiz and glossary admin: the quiz dashboard, its links, the
-attempts export action and the terms' miss-rate column. Added as extensions of the
-quizzes and terms apps' ModelAdmins, which stay theirs."""
+attempts export action and the terms' miss-rate column, added as extensions of the
+quizzes and terms apps' ModelAdmins, which stay theirs. And the analysts' own page: their
+API tokens."""
 
+import datetime
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from analytics.charts import bar_chart
 from analytics.exports import export_chunks
 from analytics.filtersets import AttemptExportFilter
-from analytics.statistics import ANALYTICS_PERMISSION, quiz_analytics, term_miss_rate
+from analytics.models import ApiToken
+from analytics.statistics import (
+    ANALYTICS_PERMISSION,
+    quiz_analytics,
+    score_distribution,
+    term_miss_rate,
+)
+from analytics.tokens import DEFAULT_DAYS, api_token_create, api_tokens_revoke
 from analytics.views import streaming_export
 from glossary_backend.admin_extensions import AdminExtension
 from quizzes.admin import QuizAdmin
@@ -45,30 +56,38 @@ def quiz_dashboard(model_admin, request, object_id):
     if quiz is None:
         return model_admin._get_obj_does_not_exist_redirect(request, model_admin.opts, object_id)
     window = AttemptExportFilter(request.GET, queryset=QuizAttempt.objects.none())
-    valid = window.is_valid()
-    since = window.form.cleaned_data.get("since") if valid else None
-    until = window.form.cleaned_data.get("until") if valid else None
-    analytics = quiz_analytics(quiz=quiz, since=since, until=until)
-    summary = analytics.summary
-    export_query = urlencode(
-        {
-            "quiz": quiz.slug,
-            **({"since": since} if since else {}),
-            **({"until": until} if until else {}),
-        }
-    )
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
         "title": f"Analytics: {quiz}",
         "quiz": quiz,
         "window_form": window.form,
-        "export_query": export_query,
+    }
+    if not window.is_valid():
+        # The errors, and no numbers: numbers of some other window would read as these.
+        return TemplateResponse(request, "admin/quizzes/quiz/analytics.html", context)
+    since = window.form.cleaned_data.get("since")
+    until = window.form.cleaned_data.get("until")
+    analytics = quiz_analytics(quiz=quiz, since=since, until=until)
+    summary = analytics.summary
+    scores = score_distribution(
+        quiz=quiz, since=since, until=until, max_score=len(analytics.questions)
+    )
+    context |= {
+        "export_query": urlencode(
+            {
+                "quiz": quiz.slug,
+                **({"since": since} if since else {}),
+                **({"until": until} if until else {}),
+            }
+        ),
+        "since": since,
+        "until": until,
         "summary": summary,
         "reliability": analytics.reliability,
         "questions": analytics.questions,
         "most_missed": analytics.most_missed_terms,
-        "histogram_chart": bar_chart([(f"{b.low}", b.attempts, False) for b in summary.histogram]),
+        "histogram_chart": bar_chart([(f"{c.score}", c.attempts, False) for c in scores]),
         "facility_chart": bar_chart(
             [(f"Q{q.position}", q.facility, q.weak) for q in analytics.questions],
             maximum=1,
@@ -125,3 +144,95 @@ class TermMissRate(AdminExtension):
 
 QuizAdmin.extensions.append(QuizDashboard())
 TermAdmin.extensions.append(TermMissRate())
+
+
+class ApiTokenForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiToken.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=ApiToken._meta.get_field("scopes").help_text,
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["name", "scopes", "expires_at"]
+
+
+@admin.action(description="Revoke selected API tokens", permissions=["analytics"])
+def revoke_tokens(modeladmin, request, queryset):
+    revoked = api_tokens_revoke(tokens=queryset)
+    modeladmin.message_user(request, f"Revoked {revoked} API token(s).", messages.SUCCESS)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Personal API tokens, for those who may read analytics: each sees and revokes their
+    own (superusers everyone's). A token is shown once, on the page that creates it; it
+    cannot be edited afterwards, and is revoked rather than deleted."""
+
+    form = ApiTokenForm
+    actions = [revoke_tokens]
+    list_display = ["name", "prefix_shown", "user", "scopes", "expires_at", "last_used_at", "state"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "prefix_shown", "created_at", "last_used_at", "revoked_at"]
+
+    def has_analytics_permission(self, request) -> bool:
+        return request.user.is_active and has_analytics_permission(request)
+
+    def has_module_permission(self, request):
+        return self.has_analytics_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_analytics_permission(request) and (
+            obj is None or obj.user_id == request.user.pk or request.user.is_superuser
+        )
+
+    def has_add_permission(self, request):
+        return self.has_analytics_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "scopes", "expires_at"]
+        return ["name", "user", "prefix_shown", "scopes", "created_at", "expires_at",
+                "last_used_at", "revoked_at"]  # fmt: skip
+
+    def get_changeform_initial_data(self, request):
+        return {
+            "scopes": [ApiToken.Scope.ANALYTICS_READ],
+            "expires_at": timezone.now() + datetime.timedelta(days=DEFAULT_DAYS),
+        }
+
+    @admin.display(description="Token")
+    def prefix_shown(self, api_token):
+        return f"{api_token.prefix}…"
+
+    def save_model(self, request, obj, form, change):
+        created, token = api_token_create(
+            user=request.user, name=obj.name, scopes=obj.scopes, expires_at=obj.expires_at
+        )
+        for model_field in ApiToken._meta.concrete_fields:
+            setattr(obj, model_field.attname, getattr(created, model_field.attname))
+        obj._state.adding = False
+        request.api_token_shown_once = token
+
+    def response_add(self, request, obj, post_url_continue=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "API token created",
+            "api_token": obj,
+            "token": request.api_token_shown_once,
+        }
+        response = TemplateResponse(request, "admin/analytics/apitoken/created.html", context)
+        response["Cache-Control"] = "private, no-store"
+        return response

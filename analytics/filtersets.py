@@ -14,7 +14,10 @@ from terms.models import Chapter
 
 
 class DayField(forms.Field):
-    """A day in the one written form the API accepts (glossary_backend.inputs.parse_day)."""
+    """A day in the one written form the API accepts (glossary_backend.inputs.parse_day);
+    a date picker in forms (browsers send its value in that form)."""
+
+    widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
     def to_python(self, value):
         if value in self.empty_values:

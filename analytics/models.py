@@ -8,9 +8,16 @@ them from the attempts; nothing else writes them.
 The tables keep the names they had when the quizzes app owned them. Counters are plain
 (signed) integers: removing attempts adds their negated aggregate with the same upsert
 that adds new ones, and a row whose count reaches zero is deleted.
+
+The analysts' API tokens (`ApiToken`) live here too: they grant analytics reads.
 """
 
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from quizzes.models import Choice, Question, Quiz
 
@@ -38,10 +45,12 @@ class QuizDay(models.Model):
 
 
 class QuizDayValue(models.Model):
-    """How many attempts of a day had each percentage, or each duration in whole seconds."""
+    """How many attempts of a day had each percentage, each raw score, or each duration in
+    whole seconds."""
 
     class Measure(models.TextChoices):
         PERCENTAGE = "percentage"
+        SCORE = "score"
         DURATION = "duration"
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="+")
@@ -98,3 +107,77 @@ class ChoiceDay(models.Model):
 
     def __str__(self):
         return f"{self.choice_id} on {self.day}"
+
+
+class ApiToken(models.Model):
+    """A personal token an analyst gives a script or tool instead of their password.
+
+    Only a keyed hash of the token is stored (analytics.tokens); the token itself is shown
+    once, when it is created. It acts for its owner within its scopes, until it expires or
+    is revoked, and only on the API and the exports: never in the admin.
+    """
+
+    class Scope(models.TextChoices):
+        ANALYTICS_READ = "analytics:read", "analytics:read: quiz analytics and the exports"
+
+    MAX_DAYS = 366
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        help_text="Whose permissions the token acts with (never more than its scopes).",
+    )
+    name = models.CharField(
+        max_length=100, help_text="What the token is for, e.g. the script or tool that uses it."
+    )
+    prefix = models.CharField(
+        max_length=16, editable=False, help_text="The token's first characters, to recognise it."
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list, help_text="What the token may be used for.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(help_text="The token stops working at this time.")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="api_token_expires_after_creation",
+                violation_error_message="A token must expire after it is created.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    def clean(self):
+        unknown = set(self.scopes or []) - set(self.Scope.values)
+        if unknown or not self.scopes:
+            raise ValidationError(
+                {"scopes": f"Choose one or more of: {', '.join(self.Scope.values)}."},
+                code="invalid_scope",
+            )
+        if self.expires_at is not None:
+            if self.expires_at <= timezone.now():
+                raise ValidationError(
+                    {"expires_at": "Choose a time in the future."}, code="expired"
+                )
+            latest = self.created_at + datetime.timedelta(days=self.MAX_DAYS)
+            if self.expires_at > latest:
+                raise ValidationError(
+                    {"expires_at": f"A token lives at most {self.MAX_DAYS} days."},
+                    code="too_long",
+                )
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"

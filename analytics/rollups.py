@@ -35,7 +35,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Floor, TruncDate
+from django.db.models.functions import Cast, Coalesce, Floor, TruncDate
 
 from analytics.models import ChoiceDay, QuestionDay, QuizDay, QuizDayValue
 from quizzes.listeners import AttemptChange
@@ -120,6 +120,8 @@ def _quiz_day_values(measure: QuizDayValue.Measure):
         queryset = QuizAttempt.objects.filter(attempts.q(""))
         if measure == QuizDayValue.Measure.PERCENTAGE:
             value = F("percentage")
+        elif measure == QuizDayValue.Measure.SCORE:
+            value = Cast("score", FloatField())
         else:
             queryset = queryset.filter(duration__isnull=False)
             value = Floor(DurationSeconds("duration") + 0.5, output_field=FloatField())
@@ -217,7 +219,11 @@ class Rollup:
         return rows.filter(**{f"{path}__in": quiz_ids})
 
 
-PERCENTAGE, DURATION = QuizDayValue.Measure.PERCENTAGE, QuizDayValue.Measure.DURATION
+PERCENTAGE, SCORE, DURATION = (
+    QuizDayValue.Measure.PERCENTAGE,
+    QuizDayValue.Measure.SCORE,
+    QuizDayValue.Measure.DURATION,
+)
 VALUE_KEYS = ("quiz_id", "day", "measure", "value")
 ROLLUPS = [
     Rollup("quiz days", QuizDay, ("quiz_id", "day"), _quiz_days, "attempts"),
@@ -228,6 +234,9 @@ ROLLUPS = [
         _quiz_day_values(PERCENTAGE),
         "attempts",
         {"measure": PERCENTAGE},
+    ),
+    Rollup(
+        "scores", QuizDayValue, VALUE_KEYS, _quiz_day_values(SCORE), "attempts", {"measure": SCORE}
     ),
     Rollup(
         "durations",

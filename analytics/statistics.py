@@ -53,6 +53,12 @@ class HistogramBucket:
 
 
 @dataclass
+class ScoreCount:
+    score: int
+    attempts: int
+
+
+@dataclass
 class DayStats:
     day: datetime.date
     attempts: int
@@ -192,6 +198,19 @@ def quiz_analytics(
             _window(QuestionDay.objects.filter(question__quiz=quiz), since, until), limit=10
         ),
     )
+
+
+def score_distribution(
+    *, quiz: Quiz, since: datetime.date | None, until: datetime.date | None, max_score: int
+) -> list[ScoreCount]:
+    """Attempts per raw score, for every score from 0 to `max_score` (or to the highest
+    score attempted in the window, when higher): one query over the daily roll-ups."""
+    counts = {
+        int(value): count
+        for value, count in _distribution(quiz, since, until, QuizDayValue.Measure.SCORE)
+    }
+    top = max([max_score, *counts])
+    return [ScoreCount(score=score, attempts=counts.get(score, 0)) for score in range(top + 1)]
 
 
 def _distribution(quiz, since, until, measure) -> list[tuple[float, int]]:

@@ -1,14 +1,19 @@
 """Every action of every admin page, for every role: offered exactly when permitted, and
 never runnable by a crafted POST when not."""
 
+import datetime
+
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 from reversion.models import Version
 
+from analytics.models import ApiToken
+from analytics.tokens import api_token_create
 from quizzes.models import Choice, Question, Quiz, QuizAttempt
 from quizzes.services import AnswerInput, attempt_submit
 from terms.models import AuditEntry, Chapter, PreviewKey, Term
@@ -23,7 +28,7 @@ OTHER_PERMISSIONS = {
 }
 WATCHED = [
     Chapter, Term, Quiz, Question, Choice, QuizAttempt, AccessAttempt, AccessLog,
-    AccessFailureLog, Group, AuditEntry, PreviewKey,
+    AccessFailureLog, Group, AuditEntry, PreviewKey, ApiToken,
 ]  # fmt: skip
 
 
@@ -44,7 +49,7 @@ def role_user(django_user_model):
 
 
 @pytest.fixture
-def one_of_everything(seed_quiz):
+def one_of_everything(seed_quiz, django_user_model):
     question = seed_quiz.questions.first()
     attempt_submit(
         quiz_id=seed_quiz.pk,
@@ -56,6 +61,9 @@ def one_of_everything(seed_quiz):
     AccessLog.objects.create(**who)
     AccessFailureLog.objects.create(**who)
     content_save(obj=Term.objects.get(slug="lora"))  # a first entry of the audit log
+    owner = django_user_model.objects.create_user("token-owner", password="x", is_staff=True)
+    owner.groups.add(Group.objects.get(name="Analysts"))
+    api_token_create(user=owner, name="report", scopes=[ApiToken.Scope.ANALYTICS_READ])
 
 
 def snapshot():
@@ -134,7 +142,7 @@ OFFERED = {
         "quizzes.Quiz": {*STATUS_ACTIONS, "delete_selected"},
         "quizzes.Question": {"delete_selected"},
     },
-    "analyst": {"quizzes.Quiz": {"export_attempts"}},
+    "analyst": {"quizzes.Quiz": {"export_attempts"}, "analytics.ApiToken": {"revoke_tokens"}},
     "staff_without_group": {},
 }
 
@@ -260,3 +268,33 @@ def test_history_restore_preview_and_revoke_follow_permissions(
     revoke = client.post(reverse("admin:terms_term_revoke_previews"), {"next": "/admin/"})
     assert (revoke.status_code == 302 and revoke["Location"] == "/admin/") == allowed["revoke"]
     assert PreviewKey.objects.filter(user=user, generation=1).exists() == allowed["revoke"]
+
+
+# Personal API tokens: created (and revoked) by those who may read analytics.
+API_TOKENS = {"superuser": True, "editor": False, "analyst": True,
+              "staff_without_group": False, "inactive_editor": False}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_tokens_are_created_only_with_the_analytics_permission(
+    one_of_everything, client, role_user, role
+):
+    """The add page answers and creates a token of one's own only for analysts (and
+    superusers); for anyone else it is closed and creates nothing."""
+    user = role_user(role)
+    client.force_login(user)
+    add = reverse("admin:analytics_apitoken_add")
+    response = client.post(
+        add,
+        {
+            "name": "script",
+            "scopes": [ApiToken.Scope.ANALYTICS_READ],
+            "expires_at_0": (timezone.now() + datetime.timedelta(days=30)).strftime("%Y-%m-%d"),
+            "expires_at_1": "00:00:00",
+        },
+    )
+    created = ApiToken.objects.filter(user=user, name="script").exists()
+    assert created == API_TOKENS[role], role
+    if not API_TOKENS[role]:
+        assert response.status_code in {302, 403}
+        assert client.get(add).status_code in {302, 403}

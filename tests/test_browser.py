@@ -121,8 +121,9 @@ def test_editor_publishes_a_term_and_staff_read_the_dashboard(
     histogram = staff_page.eval_on_selector_all(
         "#score-distribution rect.bar", "bars => bars.map(b => Number(b.dataset.value))"
     )
-    assert len(histogram) == 10
+    assert len(histogram) == 15  # raw scores 0..14
     assert sum(histogram) == 300
+    assert staff_page.get_attribute("input[name=since]", "type") == "date"
     heights = staff_page.eval_on_selector_all(
         "#facility rect.bar", "bars => bars.map(b => b.getBoundingClientRect().height)"
     )

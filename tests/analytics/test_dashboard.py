@@ -24,12 +24,20 @@ def bar_values(content: bytes, section: str) -> list[float]:
     return [float(value) for value in re.findall(r'data-value="([^"]+)"', part)]
 
 
+def bar_labels(content: bytes, section: str) -> list[str]:
+    html = content.decode()
+    part = html[html.index(f'id="{section}"') :]
+    return re.findall(r'data-label="([^"]+)"', part[: part.index("</svg>")])
+
+
 def test_dashboard_draws_the_numbers(graded, analyst_client):
     """Charts carry the histogram, facility and daily counts; weak questions are marked."""
     response = analyst_client.get(dashboard_url(graded))
     assert response.status_code == 200
     content = response.content
-    assert bar_values(content, "score-distribution") == [0, 0, 3, 0, 0, 1, 0, 1, 0, 0]
+    # Raw scores 0..5 (five questions now): three attempts scored 1, one 2, one 3.
+    assert bar_values(content, "score-distribution") == [0, 3, 1, 1, 0, 0]
+    assert bar_labels(content, "score-distribution") == ["0", "1", "2", "3", "4", "5"]
     assert bar_values(content, "facility") == [0.6, 0.4, 0.6, 0, 0]
     assert bar_values(content, "attempts-per-day") == [2, 3]
     assert content.count(b'class="bar weak"') == 1  # Q4: facility 0
@@ -40,23 +48,55 @@ def test_dashboard_draws_the_numbers(graded, analyst_client):
 
 
 def test_dashboard_window(graded, analyst_client):
-    """since/until narrow the dashboard; a bad date is shown and ignored."""
+    """since/until narrow the dashboard, the histogram included; the inputs are date
+    pickers."""
     narrowed = analyst_client.get(dashboard_url(graded), {"since": "2026-11-02"})
     assert narrowed.context["summary"].attempts == 3
-    bad = analyst_client.get(dashboard_url(graded), {"since": "soon"})
-    assert bad.status_code == 200
-    assert bad.context["summary"].attempts == 5
-    assert b"Must be a day written YYYY-MM-DD." in bad.content
+    assert bar_values(narrowed.content, "score-distribution") == [0, 3, 0, 0, 0, 0]
+    assert b'<input type="date" name="since" value="2026-11-02"' in narrowed.content
+    assert b'<input type="date" name="until"' in narrowed.content
 
 
-def test_dashboard_of_a_quiz_without_attempts(make_quiz, analyst_client):
-    """An unattempted quiz shows empty charts, not an error."""
-    from quizzes.models import Question
-
-    quiz = make_quiz([(Question.Kind.SINGLE, [True, False])], slug="fresh")
-    response = analyst_client.get(dashboard_url(quiz))
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ({"since": "soon"}, b"since: Must be a day written YYYY-MM-DD."),
+        ({"since": "2026-11-03", "until": "2026-11-01"}, b"until: Must not be before since."),
+        ({"until": "2026-02-30"}, b"until: "),
+    ],
+)
+def test_an_invalid_window_shows_its_error_and_no_numbers(graded, analyst_client, window, message):
+    """A window that cannot be read is the error alone: no numbers of another window."""
+    response = analyst_client.get(dashboard_url(graded), window)
     assert response.status_code == 200
-    assert b"No attempts in this window yet." in response.content
+    assert message in response.content
+    assert b'class="errornote"' in response.content
+    assert "summary" not in response.context
+    numbers = (b"kpi-attempts", b'class="chart"', b"item-analysis", b"empty-window", b"/exports/")
+    for absent in numbers:
+        assert absent not in response.content
+    assert b"Correct the window to see its numbers." in response.content
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        (
+            {"since": "2026-12-01", "until": "2026-12-31"},
+            b"No attempts from 2026-12-01 to 2026-12-31.",
+        ),
+        ({"since": "2026-12-01"}, b"No attempts since 2026-12-01."),
+        ({"until": "2026-10-31"}, b"No attempts until 2026-10-31."),
+    ],
+)
+def test_an_empty_window_says_so(graded, analyst_client, window, message):
+    """A window without attempts says so instead of drawing zeros and dashes."""
+    response = analyst_client.get(dashboard_url(graded), window)
+    assert response.status_code == 200
+    assert response.context["summary"].attempts == 0
+    assert message in response.content
+    assert b"kpi-attempts" not in response.content
+    assert b'class="chart"' not in response.content
 
 
 @pytest.mark.parametrize(("role", "status"), [("anonymous", 302), ("editor", 403), ("staff", 200)])

@@ -96,7 +96,10 @@ def test_rows_as_hand_computed(quiz):
         (day, "duration", 3.0, 1),
         (day, "percentage", 0.0, 1),
         (day, "percentage", 100.0, 1),
+        (day, "score", 0.0, 1),
+        (day, "score", 3.0, 1),
         (next_day, "percentage", 0.0, 1),
+        (next_day, "score", 0.0, 1),
     ]
     first = quiz.questions.get(position=1)
     assert list(
@@ -225,7 +228,8 @@ def test_deleting_attempts_keeps_the_rollups_exact(quiz):
 
 
 def test_the_data_migration_fills_the_rollups_from_existing_attempts(quiz):
-    """Analytics 0004's frozen statements compute what the live definition does."""
+    """Analytics 0004's frozen statements, with 0005's for raw scores, compute what the
+    live definition does."""
     submit(quiz, "a", {1: [1], 2: [1, 2]}, seconds=61.5)
     submit(quiz, "b", {3: [2]}, now=NOON + datetime.timedelta(days=3))
     expected = snapshot()
@@ -233,4 +237,7 @@ def test_the_data_migration_fills_the_rollups_from_existing_attempts(quiz):
     ChoiceDay.objects.update(picks=9)
     migration = importlib.import_module("analytics.migrations.0004_fill_rollups")
     migration.fill_rollups(None, SimpleNamespace(connection=connection))
+    assert not QuizDayValue.objects.filter(measure="score").exists()
+    scores = importlib.import_module("analytics.migrations.0005_score_values")
+    scores.fill_scores(None, SimpleNamespace(connection=connection))
     assert_same(snapshot(), expected)
