@@ -11,12 +11,13 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import ngettext
 from reversion.models import Version
 
 from glossary_backend.admin_extensions import ExtensibleModelAdmin
 from terms import revisions
+from terms.linking import chapter_url, term_url
 from terms.models import AuditEntry, Chapter, Status, Term
 from terms.selectors import editorial_report
 from terms.services import (
@@ -33,40 +34,67 @@ from terms.services import (
 HISTORY_LENGTH = 50
 
 
-def _status_action(status: Status, verb: str):
+def _status_action(status: Status, verb: str, past: str):
     def action(modeladmin, request, queryset):
+        selected = queryset.count()
         try:
             changed = content_set_status(queryset=queryset, status=status, user=request.user)
         except ValidationError as error:
             for message in error.messages:
                 modeladmin.message_user(request, message, messages.ERROR)
-            modeladmin.message_user(request, f"Nothing was {verb}.", messages.ERROR)
+            modeladmin.message_user(request, f"Nothing was {past}.", messages.ERROR)
             return
         modeladmin.message_user(
-            request,
-            ngettext(
-                "%(count)d %(name)s was %(verb)s.",
-                "%(count)d %(plural)s were %(verb)s.",
-                changed,
-            )
-            % {
-                "count": changed,
-                "name": modeladmin.model._meta.verbose_name,
-                "plural": modeladmin.model._meta.verbose_name_plural,
-                "verb": verb,
-            },
-            messages.SUCCESS,
-        )
+            request, status_change_message(modeladmin.model, changed, selected - changed, past),
+            messages.SUCCESS if changed else messages.INFO,
+        )  # fmt: skip
 
     action.__name__ = f"make_{status}"
     return admin.action(
-        description=f"{verb.capitalize()} selected %(verbose_name_plural)s", permissions=["change"]
+        description=f"{verb} selected %(verbose_name_plural)s", permissions=["change"]
     )(action)
 
 
-publish = _status_action(Status.PUBLISHED, "published")
-unpublish = _status_action(Status.DRAFT, "unpublished")
-archive = _status_action(Status.ARCHIVED, "archived")
+def status_change_message(model, changed: int, already: int, past: str) -> str:
+    """What a status action did, and to how many: "3 terms published, 1 already published"."""
+
+    def count(number):
+        name = model._meta.verbose_name if number == 1 else model._meta.verbose_name_plural
+        return f"{number} {name}"
+
+    said = f"{count(changed)} {past}"
+    if already:
+        said += f", {already} already {past}"
+    return f"{said}."
+
+
+publish = _status_action(Status.PUBLISHED, "Publish", "published")
+unpublish = _status_action(Status.DRAFT, "Unpublish", "unpublished")
+archive = _status_action(Status.ARCHIVED, "Archive", "archived")
+
+
+def not_live(obj) -> str | None:
+    """Why `obj` (a chapter, term or quiz) is not live by its own status and schedule, in a
+    few words ("a draft", "scheduled for ..."); None when it is."""
+    state = obj.schedule_state
+    if state == "scheduled":
+        return f"scheduled for {timezone.localtime(obj.go_live_at):%Y-%m-%d %H:%M %Z}"
+    if state == "expired":
+        return f"expired on {timezone.localtime(obj.expire_at):%Y-%m-%d %H:%M %Z}"
+    return {Status.DRAFT: "a draft", Status.ARCHIVED: "archived"}.get(state)
+
+
+def hidden_because(obj) -> str:
+    """Why readers do not see `obj`, a stored chapter, term or quiz that is not public."""
+    reason = not_live(obj)
+    if reason is not None and reason.startswith("scheduled"):
+        return f"Scheduled: hidden until {reason.removeprefix('scheduled for ')}, then public."
+    if reason is not None:
+        return f"Hidden: {reason}."
+    chapter = getattr(obj, "chapter", None)
+    if chapter is not None and not_live(chapter):
+        return f"Hidden: its chapter “{chapter}” is {not_live(chapter)}."
+    return "Hidden."
 
 
 class CheckedSaveAdmin(ExtensibleModelAdmin):
@@ -169,12 +197,19 @@ class PublishableAdmin(CheckedSaveAdmin):
 
     form = EditedVersionForm
     change_form_template = "admin/publishable_change_form.html"
+    delete_confirmation_template = "admin/publishable_delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/publishable_delete_selected_confirmation.html"
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if "based_on" in admin.utils.flatten_fieldsets(fieldsets):
-            return fieldsets
-        return [*fieldsets, (None, {"fields": ["based_on"]})]
+    def delete_view(self, request, object_id, extra_context=None):
+        """A protected object's delete page says why and offers to archive it instead."""
+        context = {"can_archive": self.has_change_permission(request), **(extra_context or {})}
+        return super().delete_view(request, object_id, context)
+
+    def response_action(self, request, queryset):
+        response = super().response_action(request, queryset)
+        if isinstance(response, TemplateResponse) and "protected" in response.context_data:
+            response.context_data["can_archive"] = self.has_change_permission(request)
+        return response
 
     def save_model(self, request, obj, form, change):
         """Saved in save_related, together with what the form's inlines change."""
@@ -200,6 +235,48 @@ class PublishableAdmin(CheckedSaveAdmin):
         if state == "live" and obj.expire_at:
             return f"Live until {obj.expire_at:%Y-%m-%d %H:%M}"
         return state.capitalize()
+
+    # The frontend page of an object (terms.linking), linked from its admin page when
+    # FRONTEND_URL is set; None: no page of its own.
+    live_page_url = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "reader_view"]
+
+    def get_fieldsets(self, request, obj=None):
+        """The declared fieldsets, with what readers see first (on an existing object)
+        and the edit's base version."""
+        fieldsets = [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "reader_view"]})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+        if obj is not None:
+            name, options = fieldsets[0]
+            fieldsets[0] = (name, {**options, "fields": ["reader_view", *options["fields"]]})
+        if "based_on" not in admin.utils.flatten_fieldsets(fieldsets):
+            fieldsets.append((None, {"fields": ["based_on"]}))
+        return fieldsets
+
+    @admin.display(description="Readers see")
+    def reader_view(self, obj):
+        """What a reader of the frontends sees of the object as stored: decided by the
+        model's visibility QuerySet, explained from its status, schedule and chapter."""
+        if obj is None or obj.pk is None:
+            return "—"
+        if type(obj).objects.published().filter(pk=obj.pk).exists():
+            said = "Public: on the site and in the API"
+            if obj.expire_at:
+                said += f" until {timezone.localtime(obj.expire_at):%Y-%m-%d %H:%M %Z}"
+            url = self.live_page_url(obj.slug) if self.live_page_url else None
+            if url and settings.FRONTEND_URL:
+                return format_html(
+                    '<strong class="reader-public">{}.</strong> '
+                    '<a href="{}" class="live-page-link" target="_blank" rel="noopener">'
+                    "Open the live page</a>",
+                    said, url,
+                )  # fmt: skip
+            return format_html('<strong class="reader-public">{}.</strong>', said)
+        return format_html('<strong class="reader-hidden">{}</strong>', hidden_because(obj))
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -335,6 +412,7 @@ class ChapterAdmin(PublishableAdmin):
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["published_at", "created_at", "updated_at"]
     actions = [publish, unpublish, archive]
+    live_page_url = staticmethod(chapter_url)
 
     def get_queryset(self, request):
         return (
@@ -405,6 +483,7 @@ class TermAdmin(PublishableAdmin):
     autocomplete_fields = ["chapter"]
     readonly_fields = ["published_at", "created_at", "updated_at", "created_by", "updated_by"]
     actions = [publish, unpublish, archive]
+    live_page_url = staticmethod(term_url)
     fieldsets = [
         (None, {"fields": ["name", "slug", "chapter", "status", "based_on"]}),
         ("Schedule", {"fields": ["go_live_at", "expire_at"]}),

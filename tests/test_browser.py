@@ -106,7 +106,7 @@ def test_editor_publishes_a_term_and_staff_read_the_dashboard(
     page.select_option("select[name=action]", "make_published")
     page.click("button[name=index]")
     page.wait_for_selector(".messagelist .success")
-    assert "1 term was published." in page.inner_text(".messagelist")
+    assert "1 term published." in page.inner_text(".messagelist")
     page.screenshot(path=ARTIFACTS / "term-published.png", full_page=True)
 
     assert anonymous_term(browser, base) == {
