@@ -1,3 +1,5 @@
+import csv
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -5,9 +7,10 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.contrib.contenttypes.models import ContentType
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,13 +24,16 @@ from terms.linking import chapter_url, term_url
 from terms.models import AuditEntry, Chapter, Status, Term
 from terms.selectors import editorial_report
 from terms.services import (
+    IMPORT_COLUMNS,
     changes_since,
     content_restore,
     content_save,
     content_set_status,
+    read_term_table,
     related_terms_problems,
     term_mentions_refresh,
     term_set_related,
+    terms_import,
 )
 
 # Versions listed on an object's history page, newest first.
@@ -439,6 +445,53 @@ class ChapterAdmin(PublishableAdmin):
         return format_html('<a href="{}">View terms</a>', url)
 
 
+# The term list's export: the import's columns first, so the file imports back as it is.
+EXPORT_COLUMNS = [*IMPORT_COLUMNS, "slug", "chapter", "status"]
+
+
+@admin.action(description="Export selected terms (CSV)", permissions=["view"])
+def export_terms(modeladmin, request, queryset):
+    """The selected terms, drafts included, as CSV that import_terms reads back."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="terms.csv"'
+    writer = csv.writer(response)
+    writer.writerow(EXPORT_COLUMNS)
+    for term in queryset.select_related("chapter").order_by(*Term._meta.ordering):
+        writer.writerow(
+            [term.name, term.abbreviation, term.expansion, term.definition,
+             term.slug, term.chapter.slug, term.status]
+        )  # fmt: skip
+    return response
+
+
+class TermImportForm(forms.Form):
+    """The admin's import: a file and the chapter its terms belong to (terms_import)."""
+
+    file = forms.FileField(
+        help_text="A .tsv, .csv or .xlsx file whose first line names the columns: "
+        f"{', '.join(IMPORT_COLUMNS)} (name and definition are required).",
+    )
+    chapter = forms.ModelChoiceField(queryset=Chapter.objects.all())
+    publish = forms.BooleanField(
+        required=False, label="Publish new terms", help_text="Otherwise new terms are drafts."
+    )
+
+    def clean(self):
+        cleaned_data = super().clean()
+        upload = cleaned_data.get("file")
+        if upload is not None:
+            try:
+                cleaned_data["rows"] = read_term_table(upload.name, upload.read())
+            except (UnicodeDecodeError, ValueError) as error:
+                reason = "it is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error
+                raise ValidationError({"file": f"Cannot read {upload.name}: {reason}"}) from None
+        return cleaned_data
+
+
+# How long a previewed import may wait for its confirmation.
+IMPORT_PREVIEW_SECONDS = 3600
+
+
 class TermAdminForm(EditedVersionForm):
     # The relation has its own through model (for the not-self constraint), which the
     # admin cannot edit directly; this field edits it through the symmetric manager.
@@ -482,7 +535,7 @@ class TermAdmin(PublishableAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["chapter"]
     readonly_fields = ["published_at", "created_at", "updated_at", "created_by", "updated_by"]
-    actions = [publish, unpublish, archive]
+    actions = [publish, unpublish, archive, export_terms]
     live_page_url = staticmethod(term_url)
     fieldsets = [
         (None, {"fields": ["name", "slug", "chapter", "status", "based_on"]}),
@@ -520,7 +573,89 @@ class TermAdmin(PublishableAdmin):
             self.admin_site.admin_view(self.editorial_report_view),
             name="terms_term_editorial_report",
         )
-        return [report, *super().get_urls()]
+        importing = path(
+            "import/", self.admin_site.admin_view(self.import_view), name="terms_term_import"
+        )
+        return [report, importing, *super().get_urls()]
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"has_import_permission": self.has_import_permission(request)}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    def import_view(self, request):
+        """Import terms from a file (terms_import, as the import_terms command): the
+        first POST previews every row (new, changed with its differences, unchanged,
+        invalid) and writes nothing; confirming imports exactly the previewed rows, all
+        or nothing."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import terms",
+        }
+        if request.method == "POST" and "confirm" in request.POST:
+            return self._import_confirmed(request)
+        form = TermImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            chapter, publish = form.cleaned_data["chapter"], form.cleaned_data["publish"]
+            rows = form.cleaned_data["rows"]
+            report = terms_import(rows=rows, chapter=chapter, publish=publish, dry_run=True)
+            context.update(
+                title=f"Import terms into {chapter}: preview",
+                report=report,
+                to_write=len(report.created) + len(report.updated),
+                chapter=chapter,
+                publish=publish,
+                file_name=form.cleaned_data["file"].name,
+                payload=signing.dumps(
+                    {
+                        "rows": rows,
+                        "chapter": chapter.pk,
+                        "publish": publish,
+                        "file": form.cleaned_data["file"].name,
+                    },
+                    salt="terms-import",
+                    compress=True,
+                ),
+            )
+            return TemplateResponse(request, "admin/terms/term/import_preview.html", context)
+        context["form"] = form
+        return TemplateResponse(request, "admin/terms/term/import.html", context)
+
+    def _import_confirmed(self, request):
+        changelist = reverse("admin:terms_term_changelist")
+        try:
+            payload = signing.loads(
+                request.POST.get("payload", ""), salt="terms-import", max_age=IMPORT_PREVIEW_SECONDS
+            )
+            chapter = Chapter.objects.get(pk=payload["chapter"])
+        except (signing.BadSignature, Chapter.DoesNotExist):
+            self.message_user(
+                request,
+                "This preview has expired or its chapter is gone; nothing was imported. "
+                "Upload the file again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:terms_term_import"))
+        path_name = f"admin import {payload['file']}"
+        with revisions.recording(path_name, user=request.user):
+            report = terms_import(rows=payload["rows"], chapter=chapter, publish=payload["publish"])
+        if report.errors:
+            for error in report.errors:
+                self.message_user(request, error, messages.ERROR)
+            self.message_user(
+                request, "The terms changed since the preview; nothing was imported.",
+                messages.ERROR,
+            )  # fmt: skip
+            return HttpResponseRedirect(reverse("admin:terms_term_import"))
+        self.message_user(
+            request, f"Imported into {chapter}: {report.summary}.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(changelist)
 
     def editorial_report_view(self, request):
         """Links worth an editor's look; for anyone who may view terms."""

@@ -130,11 +130,11 @@ STATUS_ACTIONS = {"make_published", "make_draft", "make_archived"}
 OFFERED = {
     "editor": {
         "terms.Chapter": {*STATUS_ACTIONS, "generate_quiz", "delete_selected"},
-        "terms.Term": {*STATUS_ACTIONS, "delete_selected"},
+        "terms.Term": {*STATUS_ACTIONS, "export_terms", "delete_selected"},
         "quizzes.Quiz": {*STATUS_ACTIONS, "delete_selected"},
         "quizzes.Question": {"delete_selected"},
     },
-    "analyst": {"quizzes.Quiz": {"export_attempts"}},
+    "analyst": {"quizzes.Quiz": {"export_attempts"}, "terms.Term": {"export_terms"}},
     "staff_without_group": {},
 }
 
