@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook
+from reversion.models import Version
 
 from terms.models import Status, Term
 
@@ -75,8 +76,6 @@ def test_confirming_imports_what_was_previewed(editor_client, editor, seed):
     ]
     assert Term.objects.get(slug="lora").definition == "A new definition."
     assert Term.objects.get(slug="dora").status == Status.PUBLISHED
-    from reversion.models import Version
-
     version = Version.objects.get_for_object(Term.objects.get(slug="dora")).first()
     assert (version.revision.comment, version.revision.user) == ("admin import terms.tsv", editor)
 
@@ -131,9 +130,10 @@ def test_only_those_who_add_and_change_terms_import(client, analyst, seed):
 
 def test_the_export_imports_back(editor_client, seed):
     """The term list's export has the import's columns; importing it changes nothing."""
+    every = list(Term.objects.values_list("pk", flat=True))
     export = editor_client.post(
         reverse("admin:terms_term_changelist"),
-        {"action": "export_terms", "_selected_action": list(Term.objects.values_list("pk", flat=True))},
+        {"action": "export_terms", "_selected_action": every},
     )
     assert export["Content-Disposition"] == 'attachment; filename="terms.csv"'
     text = export.content.decode()

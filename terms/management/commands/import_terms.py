@@ -10,7 +10,8 @@ from terms.services import IMPORT_COLUMNS, read_term_rows, terms_import
 
 class Command(BaseCommand):
     help = (
-        "Create or update the terms of a chapter from a TSV, CSV or XLSX file with the columns "
+        "Create or update the terms of a chapter from a TSV, CSV or XLSX file with the "
+        "columns "
         f"{', '.join(IMPORT_COLUMNS)}. Every row is checked first; if any row is invalid, "
         "nothing is written."
     )
