@@ -652,9 +652,7 @@ class TermAdmin(PublishableAdmin):
                 messages.ERROR,
             )  # fmt: skip
             return HttpResponseRedirect(reverse("admin:terms_term_import"))
-        self.message_user(
-            request, f"Imported into {chapter}: {report.summary}.", messages.SUCCESS
-        )
+        self.message_user(request, f"Imported into {chapter}: {report.summary}.", messages.SUCCESS)
         return HttpResponseRedirect(changelist)
 
     def editorial_report_view(self, request):

@@ -47,8 +47,13 @@ def test_the_preview_shows_each_row_and_writes_nothing(editor_client, seed):
     assert response.status_code == 200
     assert rows_of(response) == [
         (2, "LoRA", "changed", [("definition", lora.definition, "A new definition.")], ""),
-        (3, "DoRA", "new", [("name", "", "DoRA"), (
-            "definition", "", "Weight-Decomposed Low-Rank Adaptation.")], ""),
+        (
+            3,
+            "DoRA",
+            "new",
+            [("name", "", "DoRA"), ("definition", "", "Weight-Decomposed Low-Rank Adaptation.")],
+            "",
+        ),
         (4, "LoRA", "invalid", [], "duplicates the term of row 2 ('lora')."),
         (5, "Blank", "invalid", [], "definition: This field cannot be blank."),
     ]

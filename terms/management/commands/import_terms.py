@@ -11,13 +11,14 @@ from terms.services import IMPORT_COLUMNS, read_term_rows, terms_import
 class Command(BaseCommand):
     help = (
         "Create or update the terms of a chapter from a TSV, CSV or XLSX file with the "
-        "columns "
-        f"{', '.join(IMPORT_COLUMNS)}. Every row is checked first; if any row is invalid, "
+        f"columns {', '.join(IMPORT_COLUMNS)}. Every row is checked first; if any row is invalid, "
         "nothing is written."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path, help="A .tsv, .csv or .xlsx file with a header line.")
+        parser.add_argument(
+            "file", type=Path, help="A .tsv, .csv or .xlsx file with a header line."
+        )
         parser.add_argument("--chapter", required=True, help="Slug of an existing chapter.")
         parser.add_argument(
             "--publish", action="store_true", help="Publish new terms (default: drafts)."
