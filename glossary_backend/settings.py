@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "strawberry_django",
     "django_filters",
     "reversion",
+    "nested_admin",
     "terms",
     "quizzes",
     "analytics",
@@ -99,7 +100,8 @@ WSGI_APPLICATION = "glossary_backend.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The site's own admin templates (admin/base_site.html) come before the admin's.
+        "DIRS": [BASE_DIR / "glossary_backend" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -231,6 +231,14 @@ class PublishableAdmin(CheckedSaveAdmin):
     def save_form_relations(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
 
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, obj):
+        """The day of the last change (the time in the tooltip): short enough for a list."""
+        when = timezone.localtime(obj.updated_at)
+        return format_html(
+            '<span title="{}">{}</span>', f"{when:%Y-%m-%d %H:%M %Z}", f"{when:%Y-%m-%d}"
+        )
+
     @admin.display(description="Schedule")
     def schedule(self, obj):
         state = obj.schedule_state
@@ -410,7 +418,7 @@ class ChapterAdmin(PublishableAdmin):
         "draft_term_count",
         "schedule",
         "terms_link",
-        "updated_at",
+        "updated",
     ]
     list_editable = ["position"]
     list_filter = ["status", ScheduleFilter]
@@ -528,7 +536,7 @@ class TermAdminForm(EditedVersionForm):
 class TermAdmin(PublishableAdmin):
     form = TermAdminForm
     change_list_template = "admin/terms/term/change_list.html"
-    list_display = ["name", "abbreviation", "chapter", "status", "schedule", "updated_at"]
+    list_display = ["name", "abbreviation", "chapter", "status", "schedule", "updated"]
     list_select_related = ["chapter"]
     list_filter = ["chapter", "status", ScheduleFilter]
     search_fields = ["name", "abbreviation", "aliases", "definition"]

@@ -109,7 +109,8 @@ def test_valid_question_shapes_are_saved(editor_client, draft_quiz, kind, choice
 
 
 def quiz_change_data(quiz, status):
-    questions = list(quiz.questions.all())
+    """POST data of the quiz page as stored: its questions, each with its choices."""
+    questions = list(quiz.questions.prefetch_related("choices"))
     data = {
         "title": quiz.title,
         "slug": quiz.slug,
@@ -122,28 +123,46 @@ def quiz_change_data(quiz, status):
         "questions-MAX_NUM_FORMS": "1000",
     }
     for index, question in enumerate(questions):
+        prefix = f"questions-{index}"
         data.update(
             {
-                f"questions-{index}-id": str(question.pk),
-                f"questions-{index}-quiz": str(quiz.pk),
-                f"questions-{index}-position": str(question.position),
-                f"questions-{index}-prompt": question.prompt,
-                f"questions-{index}-kind": question.kind,
-                f"questions-{index}-explanation": question.explanation,
+                f"{prefix}-id": str(question.pk),
+                f"{prefix}-quiz": str(quiz.pk),
+                f"{prefix}-position": str(question.position),
+                f"{prefix}-prompt": question.prompt,
+                f"{prefix}-kind": question.kind,
+                f"{prefix}-explanation": question.explanation,
             }
         )
+        choices = list(question.choices.all())
+        data.update(
+            {
+                f"{prefix}-choices-TOTAL_FORMS": str(len(choices)),
+                f"{prefix}-choices-INITIAL_FORMS": str(len(choices)),
+                f"{prefix}-choices-MIN_NUM_FORMS": "0",
+                f"{prefix}-choices-MAX_NUM_FORMS": "1000",
+            }
+        )
+        for number, choice in enumerate(choices):
+            if choice.is_correct:
+                data[f"{prefix}-choices-{number}-is_correct"] = "on"
+            data.update(
+                {
+                    f"{prefix}-choices-{number}-id": str(choice.pk),
+                    f"{prefix}-choices-{number}-question": str(question.pk),
+                    f"{prefix}-choices-{number}-position": str(choice.position),
+                    f"{prefix}-choices-{number}-text": choice.text,
+                }
+            )
     return data
 
 
-UNPUBLISHABLE = (
-    "This quiz cannot be published as it is: see the questions marked below. New questions "
-    "get their choices on their own page, while the quiz is a draft."
-)
+UNPUBLISHABLE = "This quiz cannot be published as it is: see the questions marked below."
 
 
 def inline_errors(response):
     """(non-form errors, {question position: errors on its row}) of the quiz page."""
-    [formset] = response.context["inline_admin_formsets"]
+    formset = response.context["inline_admin_formsets"][0]
     rows = {
         form.cleaned_data.get("position"): [str(e) for e in form.errors.get("kind", [])]
         + [str(e) for e in form.non_field_errors()]
