@@ -50,6 +50,22 @@ class PageOrderFormSet(nested_admin.NestedInlineFormSet):
     types them. Rows whose position changes are first moved past any position in use,
     so that renumbering never meets the unique constraint halfway."""
 
+    def parent_deleted(self) -> bool:
+        """Whether these rows belong to a row deleted on the same page (a question's
+        choices, when the question is deleted): they go with it."""
+        parent = getattr(self, "parent_form", None)
+        parent_formset = getattr(parent, "parent_formset", None)
+        return parent_formset is not None and parent_formset._should_delete_form(parent)
+
+    def _should_delete_form(self, form):
+        return self.parent_deleted() or super()._should_delete_form(form)
+
+    def save(self, commit=True):
+        if self.parent_deleted():  # the parent's deletion took these rows with it
+            self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+            return []
+        return super().save(commit)
+
     def process_forms_pre_save(self, forms):
         kept = sorted(
             (
