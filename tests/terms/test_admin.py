@@ -27,7 +27,7 @@ def test_editor_sees_the_term_list_with_its_columns(editor_client, seed):
         "chapter",
         "status",
         "schedule",
-        "updated at",
+        "updated",
     ]
     assert b"Fine-Tuning &amp; Alignment Terms" in response.content
 
