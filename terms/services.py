@@ -273,12 +273,12 @@ def read_term_table(name: str, data: bytes) -> list[dict[str, str]]:
         lines = _workbook_lines(data)
     else:
         text = data.decode("utf-8-sig")
-        reader = csv.reader(io.StringIO(text), delimiter=IMPORT_FORMATS[suffix])
+        lines = []
         try:
-            lines = list(reader)
+            lines.extend(csv.reader(io.StringIO(text), delimiter=IMPORT_FORMATS[suffix]))
         except csv.Error as error:
             # An oversized cell: the reader stops in the row after the last one it read.
-            raise ValueError(f"Row {reader.line_num + 1}: {error}.") from None
+            raise ValueError(f"Row {len(lines) + 1}: {error}.") from None
     columns = [column.strip() for column in (lines[0] if lines else [])]
     missing = [column for column in ("name", "definition") if column not in columns]
     if missing:
