@@ -8,6 +8,7 @@ from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.forms import PasswordResetForm
 
 admin.site.site_header = "Glossary administration"
 admin.site.site_title = "Glossary admin"
@@ -28,3 +29,12 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
 
 admin.site.unregister(AccessAttempt)
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
+
+
+class StaffPasswordResetForm(PasswordResetForm):
+    """The admin's password reset: only active staff with a password get an email; the
+    page answers the same whatever address is typed, so it tells nobody who has an
+    account."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if user.is_staff)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "strawberry_django",
     "django_filters",
     "reversion",
+    "nested_admin",
     "terms",
     "quizzes",
     "analytics",
@@ -89,6 +90,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "glossary_backend.clients.client_address"
+# The lockout page says when to try again (HTTP 429 with Retry-After).
+AXES_LOCKOUT_CALLABLE = "glossary_backend.views.login_locked_out"
 
 # Benchmarks serve extra comparison views with ROOT_URLCONF=bench.urls.
 ROOT_URLCONF = env.str("ROOT_URLCONF", default="glossary_backend.urls")
@@ -97,7 +100,8 @@ WSGI_APPLICATION = "glossary_backend.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The site's own admin templates (admin/base_site.html) come before the admin's.
+        "DIRS": [BASE_DIR / "glossary_backend" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -223,6 +227,26 @@ STRAWBERRY_DJANGO = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals_on_one_line": {"()": "glossary_backend.log.RefusalsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # 403, 404, 429...: one line each ("Forbidden (Permission denied): /admin/..."),
+        # without the traceback Django attaches; 5xx keep theirs.
+        "django.request": {"filters": ["refusals_on_one_line"]},
+    },
 }
+
+# Email (the staff password reset): EMAIL_URL such as smtp+tls://user:password@host:587;
+# development prints messages to the console.
+EMAIL_CONFIG = env.email_url(
+    "EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"
+)
+EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
+EMAIL_HOST = EMAIL_CONFIG.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = EMAIL_CONFIG.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = EMAIL_CONFIG.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = EMAIL_CONFIG.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = EMAIL_CONFIG.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = EMAIL_CONFIG.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="glossary@localhost")

@@ -1,8 +1,11 @@
 import random
 
+import nested_admin
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db import models
+from django.db.models import Count, F
 from django.forms import BaseInlineFormSet
 
 from glossary_backend.admin_extensions import AdminExtension
@@ -15,7 +18,7 @@ from quizzes.models import (
     question_shape_errors,
     quiz_shape_problems,
 )
-from quizzes.services import attempts_delete, quiz_generate
+from quizzes.services import PARKED, attempts_delete, quiz_generate
 from terms.admin import (
     ChapterAdmin,
     CheckedSaveAdmin,
@@ -35,33 +38,88 @@ def kept_forms(formset):
     return [form for form in formset.forms if form.cleaned_data and not form.cleaned_data["DELETE"]]
 
 
-class QuestionInlineFormSet(BaseInlineFormSet):
+def page_order(form):
+    """Where a form stands on the page: its position (kept in a hidden field that the
+    page's drag and drop rewrites), then its place in the POST; blank positions last."""
+    position = (form.cleaned_data or {}).get("position")
+    return (position is None, position or 0, int(form.prefix.rsplit("-", 1)[-1]))
+
+
+class PageOrderFormSet(nested_admin.NestedInlineFormSet):
+    """Positions follow the order on the page, numbered 1, 2, 3... when saved: nobody
+    types them. Rows whose position changes are first moved past any position in use,
+    so that renumbering never meets the unique constraint halfway."""
+
+    def parent_deleted(self) -> bool:
+        """Whether these rows belong to a row deleted on the same page (a question's
+        choices, when the question is deleted): they go with it."""
+        parent = getattr(self, "parent_form", None)
+        parent_formset = getattr(parent, "parent_formset", None)
+        return parent_formset is not None and parent_formset._should_delete_form(parent)
+
+    def _should_delete_form(self, form):
+        return self.parent_deleted() or super()._should_delete_form(form)
+
+    def save(self, commit=True):
+        if self.parent_deleted():  # the parent's deletion took these rows with it
+            self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+            return []
+        return super().save(commit)
+
+    def process_forms_pre_save(self, forms):
+        kept = sorted(
+            (
+                form for form in forms
+                if not self._should_delete_form(form) and (form._is_initial or form.has_changed())
+            ),
+            key=page_order,
+        )  # fmt: skip
+        for number, form in enumerate(kept, start=1):
+            form.instance.position = number
+            with nested_admin.formsets.mutable_querydict(form.data):
+                form.data[form.add_prefix("position")] = str(number)
+            form.__dict__.pop("changed_data", None)
+        moving = [
+            form.instance.pk
+            for form in forms
+            if form._is_initial
+            and form.instance.pk
+            and (self._should_delete_form(form) or "position" in form.changed_data)
+        ]
+        self.model.objects.filter(pk__in=moving).update(position=F("position") + PARKED)
+        return [*kept, *(form for form in forms if form not in kept)]
+
+
+def choices_as_edited(question_form) -> list[bool]:
+    """The correct flags of a question's choices as the quiz page leaves them."""
+    for formset in getattr(question_form, "nested_formsets", []):
+        if formset.model is Choice:
+            formset.is_valid()
+            return [form.cleaned_data.get("is_correct", False) for form in kept_forms(formset)]
+    if question_form.instance.pk is None:
+        return []
+    return list(question_form.instance.choices.values_list("is_correct", flat=True))
+
+
+class QuestionInlineFormSet(PageOrderFormSet):
     """On the quiz page: a quiz that is to be published must be answerable as the page
-    leaves it (kinds as edited, questions added or removed, choices as stored), with each
-    problem shown on the question it concerns."""
+    leaves it (questions and their choices as edited), with each problem shown on the
+    question it concerns. A draft may hold unfinished questions."""
 
     def clean(self):
         super().clean()
         if any(self.errors) or self.instance.status != Status.PUBLISHED:
             return
-        kept = kept_forms(self)
-        stored = {
-            question.pk: [choice.is_correct for choice in question.choices.all()]
-            for question in Question.objects.filter(
-                pk__in=[form.instance.pk for form in kept if form.instance.pk]
-            ).prefetch_related("choices")
-        }
         shape = []
-        for form in kept:
-            position, kind = form.cleaned_data["position"], form.cleaned_data["kind"]
-            flags = stored.get(form.instance.pk, [])
+        kept = sorted(kept_forms(self), key=page_order)
+        for number, form in enumerate(kept, start=1):
+            kind, flags = form.cleaned_data["kind"], choices_as_edited(form)
             for error in question_shape_errors(kind, flags):
-                form.add_error("kind" if form.instance.pk else None, error)
-            shape.append((position, kind, flags))
+                form.add_error(None, error)
+            shape.append((number, kind, flags))
         if any(form.errors for form in kept):
             raise ValidationError(
-                "This quiz cannot be published as it is: see the questions marked below. New "
-                "questions get their choices on their own page, while the quiz is a draft.",
+                "This quiz cannot be published as it is: see the questions marked below.",
                 code="unpublishable",
             )
         problems = quiz_shape_problems(shape)
@@ -69,23 +127,61 @@ class QuestionInlineFormSet(BaseInlineFormSet):
             raise ValidationError(problems, code="unpublishable")
 
 
-class QuestionInline(admin.TabularInline):
+class PageOrderForm(forms.ModelForm):
+    """Every editable field of the model (new fields appear by themselves); the position
+    is hidden, set by the order on the page."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["position"].required = False
+        self.fields["position"].widget = forms.HiddenInput()
+
+
+class QuizChoiceInline(nested_admin.NestedTabularInline):
+    """A question's choices, under it on the quiz page; a new question comes with two."""
+
+    model = Choice
+    form = PageOrderForm
+    formset = PageOrderFormSet
+    sortable_field_name = "position"
+    min_num = 0
+    classes = ["quiz-choices"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 2 if obj is None or obj.pk is None else 0
+
+
+class QuestionInline(nested_admin.NestedStackedInline):
+    """The quiz's questions, each with its choices, in page order (drag to reorder)."""
+
     model = Question
+    form = PageOrderForm
     formset = QuestionInlineFormSet
-    fields = ["position", "prompt", "kind", "term", "explanation"]
+    sortable_field_name = "position"
+    inlines = [QuizChoiceInline]
     autocomplete_fields = ["term"]
-    show_change_link = True
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})}}
+    classes = ["quiz-questions"]
     extra = 0
+
+    def get_fieldsets(self, request, obj=None):
+        """Every field of the form, with the kind and the term side by side."""
+        [(name, options)] = super().get_fieldsets(request, obj)
+        fields = list(options["fields"])
+        if {"kind", "term"} <= set(fields):
+            fields[fields.index("kind")] = ("kind", "term")
+            fields.remove("term")
+        return [(name, {**options, "fields": fields})]
 
 
 @admin.register(Quiz)
-class QuizAdmin(PublishableAdmin):
+class QuizAdmin(nested_admin.NestedModelAdminMixin, PublishableAdmin):
     fields = [
         "title", "slug", "chapter", "status", "go_live_at", "expire_at", "pass_percentage",
         "description", "based_on",
     ]  # fmt: skip
     list_display = [
-        "title", "chapter", "status", "schedule", "question_count", "attempt_count", "updated_at",
+        "title", "chapter", "status", "schedule", "question_count", "attempt_count", "updated",
     ]  # fmt: skip
     list_select_related = ["chapter"]
     list_filter = ["status", ScheduleFilter, "chapter"]
@@ -95,6 +191,9 @@ class QuizAdmin(PublishableAdmin):
     readonly_fields = ["published_at", "created_at", "updated_at"]
     inlines = [QuestionInline]
     actions = [publish, unpublish, archive]
+
+    class Media:
+        js = ["quizzes/quiz_authoring.js"]
 
     def get_queryset(self, request):
         return (

@@ -1,3 +1,5 @@
+import csv
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -5,68 +7,100 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.contrib.contenttypes.models import ContentType
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import ngettext
 from reversion.models import Version
 
 from glossary_backend.admin_extensions import ExtensibleModelAdmin
 from terms import revisions
+from terms.linking import chapter_url, term_url
 from terms.models import AuditEntry, Chapter, Status, Term
 from terms.selectors import editorial_report
 from terms.services import (
+    IMPORT_COLUMNS,
     changes_since,
     content_restore,
     content_save,
     content_set_status,
+    read_term_table,
     related_terms_problems,
     term_mentions_refresh,
     term_set_related,
+    terms_import,
 )
 
 # Versions listed on an object's history page, newest first.
 HISTORY_LENGTH = 50
 
 
-def _status_action(status: Status, verb: str):
+def _status_action(status: Status, verb: str, past: str):
     def action(modeladmin, request, queryset):
+        selected = queryset.count()
         try:
             changed = content_set_status(queryset=queryset, status=status, user=request.user)
         except ValidationError as error:
             for message in error.messages:
                 modeladmin.message_user(request, message, messages.ERROR)
-            modeladmin.message_user(request, f"Nothing was {verb}.", messages.ERROR)
+            modeladmin.message_user(request, f"Nothing was {past}.", messages.ERROR)
             return
         modeladmin.message_user(
-            request,
-            ngettext(
-                "%(count)d %(name)s was %(verb)s.",
-                "%(count)d %(plural)s were %(verb)s.",
-                changed,
-            )
-            % {
-                "count": changed,
-                "name": modeladmin.model._meta.verbose_name,
-                "plural": modeladmin.model._meta.verbose_name_plural,
-                "verb": verb,
-            },
-            messages.SUCCESS,
-        )
+            request, status_change_message(modeladmin.model, changed, selected - changed, past),
+            messages.SUCCESS if changed else messages.INFO,
+        )  # fmt: skip
 
     action.__name__ = f"make_{status}"
     return admin.action(
-        description=f"{verb.capitalize()} selected %(verbose_name_plural)s", permissions=["change"]
+        description=f"{verb} selected %(verbose_name_plural)s", permissions=["change"]
     )(action)
 
 
-publish = _status_action(Status.PUBLISHED, "published")
-unpublish = _status_action(Status.DRAFT, "unpublished")
-archive = _status_action(Status.ARCHIVED, "archived")
+def status_change_message(model, changed: int, already: int, past: str) -> str:
+    """What a status action did, and to how many: "3 terms published, 1 already published"."""
+
+    def count(number):
+        name = model._meta.verbose_name if number == 1 else model._meta.verbose_name_plural
+        return f"{number} {name}"
+
+    said = f"{count(changed)} {past}"
+    if already:
+        said += f", {already} already {past}"
+    return f"{said}."
+
+
+publish = _status_action(Status.PUBLISHED, "Publish", "published")
+unpublish = _status_action(Status.DRAFT, "Unpublish", "unpublished")
+archive = _status_action(Status.ARCHIVED, "Archive", "archived")
+
+
+def not_live(obj) -> str | None:
+    """Why `obj` (a chapter, term or quiz) is not live by its own status and schedule, in a
+    few words ("a draft", "scheduled for ..."); None when it is."""
+    state = obj.schedule_state
+    if state == "scheduled":
+        return f"scheduled for {timezone.localtime(obj.go_live_at):%Y-%m-%d %H:%M %Z}"
+    if state == "expired":
+        return f"expired on {timezone.localtime(obj.expire_at):%Y-%m-%d %H:%M %Z}"
+    return {Status.DRAFT: "a draft", Status.ARCHIVED: "archived"}.get(state)
+
+
+def hidden_because(obj) -> str:
+    """Why readers do not see `obj`, a stored chapter, term or quiz that is not public."""
+    reason = not_live(obj)
+    if reason is not None and reason.startswith("scheduled"):
+        return f"Scheduled: hidden until {reason.removeprefix('scheduled for ')}, then public."
+    if reason is not None:
+        return f"Hidden: {reason}."
+    chapter = getattr(obj, "chapter", None)
+    if chapter is not None and not_live(chapter):
+        return f"Hidden: its chapter “{chapter}” is {not_live(chapter)}."
+    return "Hidden."
 
 
 class CheckedSaveAdmin(ExtensibleModelAdmin):
@@ -169,12 +203,19 @@ class PublishableAdmin(CheckedSaveAdmin):
 
     form = EditedVersionForm
     change_form_template = "admin/publishable_change_form.html"
+    delete_confirmation_template = "admin/publishable_delete_confirmation.html"
+    delete_selected_confirmation_template = "admin/publishable_delete_selected_confirmation.html"
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if "based_on" in admin.utils.flatten_fieldsets(fieldsets):
-            return fieldsets
-        return [*fieldsets, (None, {"fields": ["based_on"]})]
+    def delete_view(self, request, object_id, extra_context=None):
+        """A protected object's delete page says why and offers to archive it instead."""
+        context = {"can_archive": self.has_change_permission(request), **(extra_context or {})}
+        return super().delete_view(request, object_id, context)
+
+    def response_action(self, request, queryset):
+        response = super().response_action(request, queryset)
+        if isinstance(response, TemplateResponse) and "protected" in response.context_data:
+            response.context_data["can_archive"] = self.has_change_permission(request)
+        return response
 
     def save_model(self, request, obj, form, change):
         """Saved in save_related, together with what the form's inlines change."""
@@ -190,6 +231,14 @@ class PublishableAdmin(CheckedSaveAdmin):
     def save_form_relations(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
 
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, obj):
+        """The day of the last change (the time in the tooltip): short enough for a list."""
+        when = timezone.localtime(obj.updated_at)
+        return format_html(
+            '<span title="{}">{}</span>', f"{when:%Y-%m-%d %H:%M %Z}", f"{when:%Y-%m-%d}"
+        )
+
     @admin.display(description="Schedule")
     def schedule(self, obj):
         state = obj.schedule_state
@@ -200,6 +249,48 @@ class PublishableAdmin(CheckedSaveAdmin):
         if state == "live" and obj.expire_at:
             return f"Live until {obj.expire_at:%Y-%m-%d %H:%M}"
         return state.capitalize()
+
+    # The frontend page of an object (terms.linking), linked from its admin page when
+    # FRONTEND_URL is set; None: no page of its own.
+    live_page_url = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "reader_view"]
+
+    def get_fieldsets(self, request, obj=None):
+        """The declared fieldsets, with what readers see first (on an existing object)
+        and the edit's base version."""
+        fieldsets = [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "reader_view"]})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+        if obj is not None:
+            name, options = fieldsets[0]
+            fieldsets[0] = (name, {**options, "fields": ["reader_view", *options["fields"]]})
+        if "based_on" not in admin.utils.flatten_fieldsets(fieldsets):
+            fieldsets.append((None, {"fields": ["based_on"]}))
+        return fieldsets
+
+    @admin.display(description="Readers see")
+    def reader_view(self, obj):
+        """What a reader of the frontends sees of the object as stored: decided by the
+        model's visibility QuerySet, explained from its status, schedule and chapter."""
+        if obj is None or obj.pk is None:
+            return "—"
+        if type(obj).objects.published().filter(pk=obj.pk).exists():
+            said = "Public: on the site and in the API"
+            if obj.expire_at:
+                said += f" until {timezone.localtime(obj.expire_at):%Y-%m-%d %H:%M %Z}"
+            url = self.live_page_url(obj.slug) if self.live_page_url else None
+            if url and settings.FRONTEND_URL:
+                return format_html(
+                    '<strong class="reader-public">{}.</strong> '
+                    '<a href="{}" class="live-page-link" target="_blank" rel="noopener">'
+                    "Open the live page</a>",
+                    said, url,
+                )  # fmt: skip
+            return format_html('<strong class="reader-public">{}.</strong>', said)
+        return format_html('<strong class="reader-hidden">{}</strong>', hidden_because(obj))
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -327,7 +418,7 @@ class ChapterAdmin(PublishableAdmin):
         "draft_term_count",
         "schedule",
         "terms_link",
-        "updated_at",
+        "updated",
     ]
     list_editable = ["position"]
     list_filter = ["status", ScheduleFilter]
@@ -335,6 +426,7 @@ class ChapterAdmin(PublishableAdmin):
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["published_at", "created_at", "updated_at"]
     actions = [publish, unpublish, archive]
+    live_page_url = staticmethod(chapter_url)
 
     def get_queryset(self, request):
         return (
@@ -359,6 +451,53 @@ class ChapterAdmin(PublishableAdmin):
     def terms_link(self, chapter):
         url = reverse("admin:terms_term_changelist") + f"?chapter__id__exact={chapter.pk}"
         return format_html('<a href="{}">View terms</a>', url)
+
+
+# The term list's export: the import's columns first, so the file imports back as it is.
+EXPORT_COLUMNS = [*IMPORT_COLUMNS, "slug", "chapter", "status"]
+
+
+@admin.action(description="Export selected terms (CSV)", permissions=["view"])
+def export_terms(modeladmin, request, queryset):
+    """The selected terms, drafts included, as CSV that import_terms reads back."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="terms.csv"'
+    writer = csv.writer(response)
+    writer.writerow(EXPORT_COLUMNS)
+    for term in queryset.select_related("chapter").order_by(*Term._meta.ordering):
+        writer.writerow(
+            [term.name, term.abbreviation, term.expansion, term.definition,
+             term.slug, term.chapter.slug, term.status]
+        )  # fmt: skip
+    return response
+
+
+class TermImportForm(forms.Form):
+    """The admin's import: a file and the chapter its terms belong to (terms_import)."""
+
+    file = forms.FileField(
+        help_text="A .tsv, .csv or .xlsx file whose first line names the columns: "
+        f"{', '.join(IMPORT_COLUMNS)} (name and definition are required).",
+    )
+    chapter = forms.ModelChoiceField(queryset=Chapter.objects.all())
+    publish = forms.BooleanField(
+        required=False, label="Publish new terms", help_text="Otherwise new terms are drafts."
+    )
+
+    def clean(self):
+        cleaned_data = super().clean()
+        upload = cleaned_data.get("file")
+        if upload is not None:
+            try:
+                cleaned_data["rows"] = read_term_table(upload.name, upload.read())
+            except (UnicodeDecodeError, ValueError) as error:
+                reason = "it is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error
+                raise ValidationError({"file": f"Cannot read {upload.name}: {reason}"}) from None
+        return cleaned_data
+
+
+# How long a previewed import may wait for its confirmation.
+IMPORT_PREVIEW_SECONDS = 3600
 
 
 class TermAdminForm(EditedVersionForm):
@@ -397,14 +536,15 @@ class TermAdminForm(EditedVersionForm):
 class TermAdmin(PublishableAdmin):
     form = TermAdminForm
     change_list_template = "admin/terms/term/change_list.html"
-    list_display = ["name", "abbreviation", "chapter", "status", "schedule", "updated_at"]
+    list_display = ["name", "abbreviation", "chapter", "status", "schedule", "updated"]
     list_select_related = ["chapter"]
     list_filter = ["chapter", "status", ScheduleFilter]
     search_fields = ["name", "abbreviation", "aliases", "definition"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["chapter"]
     readonly_fields = ["published_at", "created_at", "updated_at", "created_by", "updated_by"]
-    actions = [publish, unpublish, archive]
+    actions = [publish, unpublish, archive, export_terms]
+    live_page_url = staticmethod(term_url)
     fieldsets = [
         (None, {"fields": ["name", "slug", "chapter", "status", "based_on"]}),
         ("Schedule", {"fields": ["go_live_at", "expire_at"]}),
@@ -441,7 +581,87 @@ class TermAdmin(PublishableAdmin):
             self.admin_site.admin_view(self.editorial_report_view),
             name="terms_term_editorial_report",
         )
-        return [report, *super().get_urls()]
+        importing = path(
+            "import/", self.admin_site.admin_view(self.import_view), name="terms_term_import"
+        )
+        return [report, importing, *super().get_urls()]
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"has_import_permission": self.has_import_permission(request)}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
+
+    def import_view(self, request):
+        """Import terms from a file (terms_import, as the import_terms command): the
+        first POST previews every row (new, changed with its differences, unchanged,
+        invalid) and writes nothing; confirming imports exactly the previewed rows, all
+        or nothing."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import terms",
+        }
+        if request.method == "POST" and "confirm" in request.POST:
+            return self._import_confirmed(request)
+        form = TermImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            chapter, publish = form.cleaned_data["chapter"], form.cleaned_data["publish"]
+            rows = form.cleaned_data["rows"]
+            report = terms_import(rows=rows, chapter=chapter, publish=publish, dry_run=True)
+            context.update(
+                title=f"Import terms into {chapter}: preview",
+                report=report,
+                to_write=len(report.created) + len(report.updated),
+                chapter=chapter,
+                publish=publish,
+                file_name=form.cleaned_data["file"].name,
+                payload=signing.dumps(
+                    {
+                        "rows": rows,
+                        "chapter": chapter.pk,
+                        "publish": publish,
+                        "file": form.cleaned_data["file"].name,
+                    },
+                    salt="terms-import",
+                    compress=True,
+                ),
+            )
+            return TemplateResponse(request, "admin/terms/term/import_preview.html", context)
+        context["form"] = form
+        return TemplateResponse(request, "admin/terms/term/import.html", context)
+
+    def _import_confirmed(self, request):
+        changelist = reverse("admin:terms_term_changelist")
+        try:
+            payload = signing.loads(
+                request.POST.get("payload", ""), salt="terms-import", max_age=IMPORT_PREVIEW_SECONDS
+            )
+            chapter = Chapter.objects.get(pk=payload["chapter"])
+        except (signing.BadSignature, Chapter.DoesNotExist):
+            self.message_user(
+                request,
+                "This preview has expired or its chapter is gone; nothing was imported. "
+                "Upload the file again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:terms_term_import"))
+        path_name = f"admin import {payload['file']}"
+        with revisions.recording(path_name, user=request.user):
+            report = terms_import(rows=payload["rows"], chapter=chapter, publish=payload["publish"])
+        if report.errors:
+            for error in report.errors:
+                self.message_user(request, error, messages.ERROR)
+            self.message_user(
+                request, "The terms changed since the preview; nothing was imported.",
+                messages.ERROR,
+            )  # fmt: skip
+            return HttpResponseRedirect(reverse("admin:terms_term_import"))
+        self.message_user(request, f"Imported into {chapter}: {report.summary}.", messages.SUCCESS)
+        return HttpResponseRedirect(changelist)
 
     def editorial_report_view(self, request):
         """Links worth an editor's look; for anyone who may view terms."""

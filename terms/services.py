@@ -225,32 +225,86 @@ IMPORT_COLUMNS = ("name", "abbreviation", "expansion", "definition")
 
 
 @dataclass
+class ImportRow:
+    """One row of an import: what it does to its term (or why it cannot)."""
+
+    number: int  # as a spreadsheet numbers it: the header is row 1
+    name: str
+    outcome: str  # "new", "changed", "unchanged" or "invalid"
+    # Per changed column: (column, stored value, imported value); a new term's values.
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
+    problem: str = ""
+
+
+@dataclass
 class ImportReport:
-    """What an import did (or, on a dry run, would do)."""
+    """What an import did (or, on a dry run, would do): by term name, and row by row."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    rows: list[ImportRow] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{len(self.created)} created, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged"
+        )
+
+
+# The files an import reads, by extension: a delimiter for text, None for a workbook.
+IMPORT_FORMATS = {".tsv": "\t", ".tab": "\t", ".csv": ",", ".xlsx": None}
 
 
 def read_term_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a TSV (by extension) or CSV file with a header line; raises ValueError."""
-    text = path.read_text(encoding="utf-8-sig")
-    delimiter = "\t" if path.suffix.lower() in {".tsv", ".tab"} else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    """Rows of a TSV, CSV or XLSX file at `path`; see read_term_table."""
+    return read_term_table(path.name, path.read_bytes())
+
+
+def read_term_table(name: str, data: bytes) -> list[dict[str, str]]:
+    """Rows of a file named `name` (its extension decides: TSV, CSV or XLSX, the first
+    sheet) with a header line, as text; raises ValueError saying what is wrong."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in IMPORT_FORMATS:
+        raise ValueError(f"Unknown file type {suffix or '(none)'}: use .tsv, .csv or .xlsx.")
+    if IMPORT_FORMATS[suffix] is None:
+        lines = _workbook_lines(data)
+    else:
+        text = data.decode("utf-8-sig")
+        lines = []
+        try:
+            lines.extend(csv.reader(io.StringIO(text), delimiter=IMPORT_FORMATS[suffix]))
+        except csv.Error as error:
+            # An oversized cell: the reader stops in the row after the last one it read.
+            raise ValueError(f"Row {len(lines) + 1}: {error}.") from None
+    columns = [column.strip() for column in (lines[0] if lines else [])]
+    missing = [column for column in ("name", "definition") if column not in columns]
+    if missing:
+        raise ValueError(
+            f"Missing column(s): {', '.join(missing)}. Expected a header line with "
+            f"{', '.join(IMPORT_COLUMNS)}."
+        )
+    return [dict(zip(columns, line, strict=False)) for line in lines[1:] if line]
+
+
+def _workbook_lines(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
     try:
-        columns = reader.fieldnames or []
-        missing = [column for column in ("name", "definition") if column not in columns]
-        if missing:
-            raise ValueError(
-                f"Missing column(s): {', '.join(missing)}. Expected a header line with "
-                f"{', '.join(IMPORT_COLUMNS)}."
-            )
-        return list(reader)
-    except csv.Error as error:
-        # An oversized cell: the reader stops in the row after the last one it read.
-        raise ValueError(f"Row {reader.line_num + 1}: {error}.") from None
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises whatever its zip and XML readers raise
+        raise ValueError("This is not an XLSX workbook that can be read.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        return [
+            ["" if value is None else str(value) for value in row]
+            for row in sheet.iter_rows(values_only=True)
+            if any(value is not None for value in row)
+        ]
+    finally:
+        workbook.close()
 
 
 def terms_import(
@@ -261,7 +315,8 @@ def terms_import(
     Every row is validated before anything is written. If any row is invalid, nothing is
     written and the report lists each problem with its row number (the header is row 1).
     New terms are drafts unless `publish` is set; existing terms keep their status.
-    With `dry_run` the report says what would change and nothing is written.
+    With `dry_run` the report says what would change and nothing is written. The report
+    has every row's outcome, with the values a row changes (the admin's preview).
     """
     report = ImportReport()
     slugs = [slugify(row.get("name") or "") for row in rows]
@@ -269,12 +324,17 @@ def terms_import(
     seen_rows: dict[str, int] = {}
     to_save: list[Term] = []
 
+    def invalid(row_number, name, problem):
+        report.errors.append(f"Row {row_number}: {problem}")
+        report.rows.append(ImportRow(row_number, name, "invalid", problem=problem))
+
     for row_number, (row, slug) in enumerate(zip(rows, slugs, strict=True), start=2):
         values = {column: (row.get(column) or "").strip() for column in IMPORT_COLUMNS}
         if slug in seen_rows:
-            report.errors.append(
-                f"Row {row_number}: duplicates the term of row {seen_rows[slug]} ({slug!r})."
-            )
+            invalid(
+                row_number, values["name"],
+                f"duplicates the term of row {seen_rows[slug]} ({slug!r}).",
+            )  # fmt: skip
             continue
         if slug:
             seen_rows[slug] = row_number
@@ -283,18 +343,25 @@ def terms_import(
             term = Term(slug=slug, chapter=chapter, status=Status.DRAFT)
             if publish:
                 term.status = Status.PUBLISHED
-            state = report.created
+            state, outcome = report.created, "new"
         elif term.chapter_id != chapter.pk:
-            report.errors.append(
-                f"Row {row_number}: {slug!r} already belongs to another chapter "
-                f"(id {term.chapter_id}); move it in the admin first."
-            )
+            invalid(
+                row_number, values["name"],
+                f"{slug!r} already belongs to another chapter (id {term.chapter_id}); move it "
+                "in the admin first.",
+            )  # fmt: skip
             continue
         elif all(getattr(term, column) == value for column, value in values.items()):
             report.unchanged.append(term.name)
+            report.rows.append(ImportRow(row_number, term.name, "unchanged"))
             continue
         else:
-            state = report.updated
+            state, outcome = report.updated, "changed"
+        changes = [
+            (column, getattr(term, column), value)
+            for column, value in values.items()
+            if getattr(term, column) != value
+        ]
         for column, value in values.items():
             setattr(term, column, value)
         try:
@@ -303,15 +370,16 @@ def terms_import(
             problems = error.message_dict
             if "name" in problems:
                 problems.pop("slug", None)  # the slug is derived from the name
-            report.errors.append(
-                f"Row {row_number}: "
-                + "; ".join(
+            invalid(
+                row_number, values["name"],
+                "; ".join(
                     f"{field_name}: {' '.join(messages)}"
                     for field_name, messages in problems.items()
-                )
-            )
+                ),
+            )  # fmt: skip
             continue
         state.append(term.name)
+        report.rows.append(ImportRow(row_number, term.name, outcome, changes))
         to_save.append(term)
 
     if report.errors or dry_run:

@@ -1,6 +1,10 @@
 """Admin logins are throttled after repeated failures (django-axes)."""
 
+import datetime
+import re
+
 from django.urls import reverse
+from django.utils import timezone
 
 LOGIN = reverse("admin:login")
 
@@ -53,3 +57,47 @@ def test_behind_a_proxy_a_forged_address_does_not_escape_the_lock(client, editor
         attempt_from(client, f"{forged}, 203.0.113.7", "wrong")
     response = attempt_from(client, "6.6.6.6, 203.0.113.7", "editor-password")
     assert response.status_code == 429
+
+
+def test_the_lockout_page_says_when_to_retry(client, editor):
+    """The locked-out page names the wait and the time to try again, with Retry-After."""
+    for _ in range(5):
+        before = timezone.now()
+        response = attempt(client, "wrong")
+        after = timezone.now()
+    assert response.status_code == 429
+    assert response["Retry-After"] == "900"
+    text = " ".join(response.content.decode().split())
+    assert "5 logins in a row failed" in text
+    assert "Try again in 15 minutes, after" in text
+    wait = datetime.timedelta(minutes=15)
+    assert any(f"{moment + wait:%H:%M} UTC" in text for moment in (before, after))
+    assert reverse("admin_password_reset") in text
+
+
+def test_staff_reset_their_password_by_email(client, editor, mailoutbox, django_user_model):
+    """The login page links the reset; the email's link sets a new password that logs in.
+    Nobody but active staff gets an email, and the page does not tell who has an account."""
+    django_user_model.objects.create_user("reader", "reader@example.com", "reader-password")
+    assert reverse("admin_password_reset") in client.get(LOGIN).content.decode()
+    for address in ["reader@example.com", "nobody@example.com", "editor@example.com"]:
+        response = client.post(reverse("admin_password_reset"), {"email": address})
+        assert response.status_code == 302
+        assert response["Location"] == reverse("password_reset_done")
+    assert [message.to for message in mailoutbox] == [["editor@example.com"]]
+    link = re.search(r"https?://[^/\s]+(/admin/reset/\S+/)", mailoutbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    set_url = form_page.redirect_chain[-1][0]
+    done = client.post(
+        set_url, {"new_password1": "a-New-pass-42", "new_password2": "a-New-pass-42"}
+    )
+    assert done["Location"] == reverse("password_reset_complete")
+    assert client.get(done["Location"]).status_code == 200
+    assert attempt(client, "editor-password").status_code == 200  # the old one is gone
+    assert (
+        client.post(
+            LOGIN, {"username": "editor", "password": "a-New-pass-42", "next": "/admin/"}
+        ).status_code
+        == 302
+    )

@@ -138,11 +138,15 @@ STATUS_ACTIONS = {"make_published", "make_draft", "make_archived"}
 OFFERED = {
     "editor": {
         "terms.Chapter": {*STATUS_ACTIONS, "generate_quiz", "delete_selected"},
-        "terms.Term": {*STATUS_ACTIONS, "delete_selected"},
+        "terms.Term": {*STATUS_ACTIONS, "export_terms", "delete_selected"},
         "quizzes.Quiz": {*STATUS_ACTIONS, "delete_selected"},
         "quizzes.Question": {"delete_selected"},
     },
-    "analyst": {"quizzes.Quiz": {"export_attempts"}, "analytics.ApiToken": {"revoke_tokens"}},
+    "analyst": {
+        "quizzes.Quiz": {"export_attempts"},
+        "terms.Term": {"export_terms"},
+        "analytics.ApiToken": {"revoke_tokens"},
+    },
     "staff_without_group": {},
 }
 

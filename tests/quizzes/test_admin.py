@@ -109,7 +109,8 @@ def test_valid_question_shapes_are_saved(editor_client, draft_quiz, kind, choice
 
 
 def quiz_change_data(quiz, status):
-    questions = list(quiz.questions.all())
+    """POST data of the quiz page as stored: its questions, each with its choices."""
+    questions = list(quiz.questions.prefetch_related("choices"))
     data = {
         "title": quiz.title,
         "slug": quiz.slug,
@@ -122,28 +123,46 @@ def quiz_change_data(quiz, status):
         "questions-MAX_NUM_FORMS": "1000",
     }
     for index, question in enumerate(questions):
+        prefix = f"questions-{index}"
         data.update(
             {
-                f"questions-{index}-id": str(question.pk),
-                f"questions-{index}-quiz": str(quiz.pk),
-                f"questions-{index}-position": str(question.position),
-                f"questions-{index}-prompt": question.prompt,
-                f"questions-{index}-kind": question.kind,
-                f"questions-{index}-explanation": question.explanation,
+                f"{prefix}-id": str(question.pk),
+                f"{prefix}-quiz": str(quiz.pk),
+                f"{prefix}-position": str(question.position),
+                f"{prefix}-prompt": question.prompt,
+                f"{prefix}-kind": question.kind,
+                f"{prefix}-explanation": question.explanation,
             }
         )
+        choices = list(question.choices.all())
+        data.update(
+            {
+                f"{prefix}-choices-TOTAL_FORMS": str(len(choices)),
+                f"{prefix}-choices-INITIAL_FORMS": str(len(choices)),
+                f"{prefix}-choices-MIN_NUM_FORMS": "0",
+                f"{prefix}-choices-MAX_NUM_FORMS": "1000",
+            }
+        )
+        for number, choice in enumerate(choices):
+            if choice.is_correct:
+                data[f"{prefix}-choices-{number}-is_correct"] = "on"
+            data.update(
+                {
+                    f"{prefix}-choices-{number}-id": str(choice.pk),
+                    f"{prefix}-choices-{number}-question": str(question.pk),
+                    f"{prefix}-choices-{number}-position": str(choice.position),
+                    f"{prefix}-choices-{number}-text": choice.text,
+                }
+            )
     return data
 
 
-UNPUBLISHABLE = (
-    "This quiz cannot be published as it is: see the questions marked below. New questions "
-    "get their choices on their own page, while the quiz is a draft."
-)
+UNPUBLISHABLE = "This quiz cannot be published as it is: see the questions marked below."
 
 
 def inline_errors(response):
     """(non-form errors, {question position: errors on its row}) of the quiz page."""
-    [formset] = response.context["inline_admin_formsets"]
+    formset = response.context["inline_admin_formsets"][0]
     rows = {
         form.cleaned_data.get("position"): [str(e) for e in form.errors.get("kind", [])]
         + [str(e) for e in form.non_field_errors()]
@@ -325,3 +344,115 @@ def test_editors_author_quizzes(editor_client):
     """The Editors group may add quizzes and questions."""
     assert editor_client.get(reverse("admin:quizzes_quiz_add")).status_code == 200
     assert editor_client.get(reverse("admin:quizzes_question_add")).status_code == 200
+
+
+def new_question(data, index, quiz_pk, prompt, kind, choices):
+    """Adds a new question with its choices ((text, correct)) to quiz page POST data."""
+    prefix = f"questions-{index}"
+    data["questions-TOTAL_FORMS"] = str(int(data["questions-TOTAL_FORMS"]) + 1)
+    data.update(
+        {
+            f"{prefix}-quiz": str(quiz_pk or ""),
+            f"{prefix}-position": "",
+            f"{prefix}-prompt": prompt,
+            f"{prefix}-kind": kind,
+            f"{prefix}-explanation": "",
+            f"{prefix}-choices-TOTAL_FORMS": str(len(choices)),
+            f"{prefix}-choices-INITIAL_FORMS": "0",
+            f"{prefix}-choices-MIN_NUM_FORMS": "0",
+            f"{prefix}-choices-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for number, (text, correct) in enumerate(choices):
+        data[f"{prefix}-choices-{number}-text"] = text
+        if correct:
+            data[f"{prefix}-choices-{number}-is_correct"] = "on"
+
+
+def stored(quiz):
+    return [
+        (q.position, q.prompt, [(c.position, c.text, c.is_correct) for c in q.choices.all()])
+        for q in quiz.questions.prefetch_related("choices")
+    ]
+
+
+def test_a_quiz_is_authored_on_one_page(editor_client):
+    """The add page takes the quiz, its questions and their choices in one POST; positions
+    follow the order on the page, numbered from 1."""
+    data = {
+        "title": "One page", "slug": "one-page", "status": "published",
+        "pass_percentage": "70", "description": "",
+        "questions-TOTAL_FORMS": "0", "questions-INITIAL_FORMS": "0",
+        "questions-MIN_NUM_FORMS": "0", "questions-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    new_question(data, 0, None, "First?", SINGLE, [("a", True), ("b", False)])
+    new_question(data, 1, None, "Second?", TRUE_FALSE, [("True", False), ("False", True)])
+    new_question(data, 2, None, "Third?", MULTIPLE, [("x", True), ("y", True), ("z", False)])
+    response = editor_client.post(reverse("admin:quizzes_quiz_add"), data)
+    assert response.status_code == 302
+    quiz = Quiz.objects.get(slug="one-page")
+    assert quiz.status == Status.PUBLISHED
+    assert stored(quiz) == [
+        (1, "First?", [(1, "a", True), (2, "b", False)]),
+        (2, "Second?", [(1, "True", False), (2, "False", True)]),
+        (3, "Third?", [(1, "x", True), (2, "y", True), (3, "z", False)]),
+    ]
+
+
+def test_reordering_swaps_positions_despite_the_unique_constraint(editor_client, make_quiz):
+    """Questions and choices exchanged on the page take each other's positions; a deleted
+    question leaves no gap."""
+    quiz = make_quiz(
+        [(SINGLE, [True, False]), (SINGLE, [False, True]), (SINGLE, [True, False])], slug="q"
+    )
+    data = quiz_change_data(quiz, "published")
+    data["questions-0-position"], data["questions-1-position"] = "2", "1"
+    data["questions-0-choices-0-position"], data["questions-0-choices-1-position"] = "2", "1"
+    data["questions-2-DELETE"] = "on"
+    response = editor_client.post(reverse("admin:quizzes_quiz_change", args=[quiz.pk]), data)
+    assert response.status_code == 302
+    assert stored(quiz) == [
+        (1, "Question 2?", [(1, "Choice 2.1", False), (2, "Choice 2.2", True)]),
+        (2, "Question 1?", [(1, "Choice 1.2", False), (2, "Choice 1.1", True)]),
+    ]
+
+
+def test_a_shape_error_shows_on_its_question_and_saves_nothing(editor_client, make_quiz):
+    """A choice unticked on the page makes its question unanswerable: the error is on that
+    question's form, and nothing changes."""
+    quiz = make_quiz([(SINGLE, [True, False]), (SINGLE, [True, False])], slug="q")
+    before = stored(quiz)
+    data = quiz_change_data(quiz, "published")
+    del data["questions-1-choices-0-is_correct"]
+    response = editor_client.post(reverse("admin:quizzes_quiz_change", args=[quiz.pk]), data)
+    assert response.status_code == 200
+    assert inline_errors(response) == (
+        [UNPUBLISHABLE],
+        {2: ["A single choice question needs exactly one correct choice (it has 0)."]},
+    )
+    assert stored(quiz) == before
+
+
+def test_a_draft_may_hold_unfinished_questions(editor_client, make_quiz):
+    """While the quiz is a draft, a question may wait for its choices."""
+    quiz = make_quiz([], slug="draft", status=Status.DRAFT)
+    data = quiz_change_data(quiz, "draft")
+    new_question(data, 0, quiz.pk, "Later?", SINGLE, [])
+    response = editor_client.post(reverse("admin:quizzes_quiz_change", args=[quiz.pk]), data)
+    assert response.status_code == 302
+    assert stored(quiz) == [(1, "Later?", [])]
+
+
+def test_the_quiz_page_offers_every_field_of_questions_and_choices(editor_client, seed_quiz):
+    """The nested forms are the models' forms: a field added to Question or Choice appears
+    without touching the admin; positions are hidden, set by the page order."""
+    response = editor_client.get(reverse("admin:quizzes_quiz_change", args=[seed_quiz.pk]))
+    [questions] = response.context["inline_admin_formsets"]
+    form = questions.formset.forms[0]
+    editable = {f.name for f in Question._meta.fields if f.editable}
+    assert editable - {"id", "quiz"} <= set(form.fields)
+    assert form.fields["position"].widget.is_hidden
+    [choices] = form.nested_formsets
+    choice_fields = {f.name for f in choices.model._meta.fields if f.editable}
+    assert choice_fields - {"id", "question"} <= set(choices.forms[0].fields)
+    assert choices.forms[0].fields["position"].widget.is_hidden

@@ -196,7 +196,7 @@ def test_bulk_actions_and_the_question_page_are_recorded_by_name(editor_client, 
     assert response.status_code == 302
     for term in terms:
         [version] = versions_of(term)
-        assert version.revision.comment == "bulk action “Archived selected terms”"
+        assert version.revision.comment == "bulk action “Archive selected terms”"
         assert version.revision.user == editor
 
     question = seed_quiz.questions.get(position=1)
@@ -278,7 +278,7 @@ def test_the_audit_log_lists_changes_by_person_type_and_date(editor_client, edit
         for e in everything.context["cl"].result_list
     ]
     assert rows == [
-        (str(seed), "bulk action “Unpublished selected chapters”", editor),
+        (str(seed), "bulk action “Unpublish selected chapters”", editor),
         ("LoRA", revisions.ADMIN_FORM, editor),
     ]
     terms_only = editor_client.get(url, {"type": "term"})

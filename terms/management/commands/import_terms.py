@@ -10,13 +10,15 @@ from terms.services import IMPORT_COLUMNS, read_term_rows, terms_import
 
 class Command(BaseCommand):
     help = (
-        "Create or update the terms of a chapter from a TSV or CSV file with the columns "
-        f"{', '.join(IMPORT_COLUMNS)}. Every row is checked first; if any row is invalid, "
+        "Create or update the terms of a chapter from a TSV, CSV or XLSX file with the "
+        f"columns {', '.join(IMPORT_COLUMNS)}. Every row is checked first; if any row is invalid, "
         "nothing is written."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path, help="A .tsv or .csv file with a header line.")
+        parser.add_argument(
+            "file", type=Path, help="A .tsv, .csv or .xlsx file with a header line."
+        )
         parser.add_argument("--chapter", required=True, help="Slug of an existing chapter.")
         parser.add_argument(
             "--publish", action="store_true", help="Publish new terms (default: drafts)."
@@ -46,10 +48,7 @@ class Command(BaseCommand):
             action = f"would {verb}" if dry_run else f"{verb}d"
             for name in names:
                 self.stdout.write(f"{action}: {name}")
-        summary = (
-            f"{len(report.created)} created, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged"
-        )
+        summary = report.summary
         if dry_run:
             self.stdout.write(f"Dry run, nothing written: would be {summary}.")
         else:
