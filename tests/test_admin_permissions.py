@@ -2,6 +2,11 @@
 never runnable by a crafted POST when not."""
 
 import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from delivery.models import WebhookDelivery, WebhookEndpoint
+from terms.models import ChangeEvent
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -56,6 +61,17 @@ def one_of_everything(seed_quiz):
     AccessLog.objects.create(**who)
     AccessFailureLog.objects.create(**who)
     content_save(obj=Term.objects.get(slug="lora"))  # a first entry of the audit log
+    # The delivery log and the worker's tasks.
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.com/in")
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event=ChangeEvent.objects.last(), next_attempt_at=timezone.now()
+    )
+    DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {}},
+        task_path="delivery.tasks.sweep",
+        backend_name="default",
+        run_after=timezone.now(),
+    )
 
 
 def snapshot():
