@@ -78,6 +78,8 @@ class _Seen:
     visible: bool
     slug: str
     keys: set[str] = field(default_factory=set)
+    # Watched only because its chapter was: an event only if its visibility changes.
+    through_chapter: bool = False
 
 
 def _watched() -> dict | None:
@@ -108,9 +110,11 @@ def watch(model: type[Publishable], pks: Iterable[int]) -> None:
     assert watched is not None, "watch() runs inside outbox.recording()"
     pks = {pk for pk in pks if pk is not None}
     _watch(watched, model, pks)
+    for pk in pks:
+        watched[(model, pk)].through_chapter = False
     if model is Chapter and pks:
         for dependent, pks_of in _dependents:
-            _watch(watched, dependent, set(pks_of(pks)))
+            _watch(watched, dependent, set(pks_of(pks)), through_chapter=True)
 
 
 def watch_created(obj: Publishable) -> None:
@@ -120,11 +124,12 @@ def watch_created(obj: Publishable) -> None:
     watched.setdefault((type(obj), obj.pk), _Seen(visible=False, slug=obj.slug))
 
 
-def _watch(watched: dict, model, pks: set[int]) -> None:
+def _watch(watched: dict, model, pks: set[int], *, through_chapter: bool = False) -> None:
     fresh = {pk for pk in pks if (model, pk) not in watched}
     if not fresh:
         return
     for pk, seen in _states(model, fresh).items():
+        seen.through_chapter = through_chapter
         watched[(model, pk)] = seen
 
 
@@ -163,7 +168,7 @@ def _events(watched: dict) -> list[ChangeEvent]:
             before = watched[(model, pk)]
             now_seen = after.get(pk)
             kind = _kind(before.visible, now_seen)
-            if kind is None:
+            if kind is None or (kind == ChangeKind.UPDATED and before.through_chapter):
                 continue
             keys = before.keys | (now_seen.keys if now_seen else set())
             if kind != ChangeKind.UPDATED and model is not Chapter:
