@@ -128,9 +128,7 @@ class WebhookDelivery(models.Model):
 class DeliveryAttempt(models.Model):
     """One HTTP request of a delivery: what the receiver answered and how long it took."""
 
-    delivery = models.ForeignKey(
-        WebhookDelivery, on_delete=models.CASCADE, related_name="attempts"
-    )
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
     status_code = models.PositiveIntegerField(null=True, blank=True)

@@ -23,7 +23,7 @@ class PurgeFailed(Exception):
 def send(request: urllib.request.Request) -> int:
     """Send `request`; its status code. Tests replace it to see the requests."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -80,14 +80,19 @@ class CloudflarePurger:
 
     def purge(self, keys: list[str]) -> None:
         url = (
-            f"https://api.cloudflare.com/client/v4/zones/{settings.CLOUDFLARE_ZONE_ID}"
-            "/purge_cache"
+            f"https://api.cloudflare.com/client/v4/zones/{settings.CLOUDFLARE_ZONE_ID}/purge_cache"
         )
         for batch in _batches(keys, 30):
-            _post(url, {"tags": batch}, {"Authorization": f"Bearer {settings.CLOUDFLARE_API_TOKEN}"})
+            token = settings.CLOUDFLARE_API_TOKEN
+            _post(url, {"tags": batch}, {"Authorization": f"Bearer {token}"})
 
 
-PURGERS = {"none": NoPurger, "http": HttpPurger, "fastly": FastlyPurger, "cloudflare": CloudflarePurger}
+PURGERS = {
+    "none": NoPurger,
+    "http": HttpPurger,
+    "fastly": FastlyPurger,
+    "cloudflare": CloudflarePurger,
+}
 _listeners: list[Callable[[list[str]], None]] = []
 
 

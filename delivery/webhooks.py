@@ -122,7 +122,7 @@ def retry_delay(attempts: int) -> float:
     """Seconds before the next attempt after `attempts` failures: exponential, capped,
     with full jitter (receivers coming back are not hit by every sender at once)."""
     ceiling = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempts - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def give_up_after() -> datetime.timedelta:

@@ -245,7 +245,7 @@ for _purger, _needed in {
     "fastly": ["FASTLY_SERVICE_ID", "FASTLY_API_TOKEN"],
     "cloudflare": ["CLOUDFLARE_ZONE_ID", "CLOUDFLARE_API_TOKEN"],
 }.items():
-    _missing = [name for name in _needed if CDN_PURGER == _purger and not globals()[name]]
+    _missing = [name for name in _needed if _purger == CDN_PURGER and not globals()[name]]
     if _missing:
         raise ImproperlyConfigured(f"CDN_PURGER={_purger} needs {', '.join(_missing)}.")
 WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)

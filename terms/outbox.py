@@ -236,8 +236,9 @@ def _scheduled_events(model, obj, kind: ChangeKind, moment) -> list[ChangeEvent]
         objects += [
             (dependent, pk)
             for dependent, pks_of in _dependents
-            for pk in dependent._base_manager.filter(live_q(), pk__in=list(pks_of([obj.pk])))
-            .values_list("pk", flat=True)
+            for pk in dependent._base_manager.filter(
+                live_q(), pk__in=list(pks_of([obj.pk]))
+            ).values_list("pk", flat=True)
         ]
     events = []
     for each_model, pk in objects:

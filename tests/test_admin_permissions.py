@@ -2,21 +2,19 @@
 never runnable by a crafted POST when not."""
 
 import pytest
-from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
-
-from delivery.models import WebhookDelivery, WebhookEndpoint
-from terms.models import ChangeEvent
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from reversion.models import Version
 
+from delivery.models import WebhookDelivery, WebhookEndpoint
 from quizzes.models import Choice, Question, Quiz, QuizAttempt
 from quizzes.services import AnswerInput, attempt_submit
-from terms.models import AuditEntry, Chapter, PreviewKey, Term
+from terms.models import AuditEntry, ChangeEvent, Chapter, PreviewKey, Term
 from terms.services import content_save, content_set_status
 
 ROLES = ["superuser", "editor", "analyst", "staff_without_group", "inactive_editor"]

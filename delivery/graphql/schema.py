@@ -17,7 +17,9 @@ CURSOR_PREFIX = "change"
 DEFAULT_CHANGES = 50
 
 
-@strawberry.enum(name="ChangeKind", description="What a change did to an object as the public sees it.")
+@strawberry.enum(
+    name="ChangeKind", description="What a change did to an object as the public sees it."
+)
 class ChangeKindEnum(Enum):
     CREATED = ChangeKind.CREATED.value
     UPDATED = ChangeKind.UPDATED.value
@@ -79,7 +81,9 @@ class Query:
         "updated, unpublished and deleted objects. A cursor older than the retention "
         "period is refused with CURSOR_EXPIRED."
     )
-    def changes(self, after: str | None = None, first: int | None = DEFAULT_CHANGES) -> ChangeConnection:
+    def changes(
+        self, after: str | None = None, first: int | None = DEFAULT_CHANGES
+    ) -> ChangeConnection:
         size = MAX_PAGE_SIZE if first is None else first
         events = ChangeEvent.objects.order_by("pk")
         if after is not None:

@@ -51,7 +51,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body.decode()))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                receiver.requests.append((headers, body.decode()))
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -97,7 +98,7 @@ def site(make_chapter, make_term):
 def test_publishing_purges_exactly_its_keys(site, purged):
     """Publishing a term purges its key, its chapter's, the lists' and its linkers' keys,
     once; nothing else (never everything)."""
-    chapter, lora, adapter, other = site
+    chapter, lora, adapter, _ = site
     content_set_status(queryset=Term.objects.filter(pk=lora.pk), status=Status.PUBLISHED)
     assert events_dispatch() == 1
     assert purged == [
@@ -116,9 +117,7 @@ def test_purge_per_change_kind(site, purged):
     content_save(obj=lora)
     content_save(obj=Chapter.objects.get(pk=chapter.pk))
     events_dispatch()
-    assert purged == [
-        sorted(["terms", f"chapter:{chapter.pk}", f"term:{adapter.pk}", "chapters"])
-    ]
+    assert purged == [sorted(["terms", f"chapter:{chapter.pk}", f"term:{adapter.pk}", "chapters"])]
     purged.clear()
     content_delete(queryset=Term.objects.filter(pk=other.pk))
     events_dispatch()
@@ -141,7 +140,7 @@ def test_failed_purge_keeps_the_events(site, settings, monkeypatch):
     assert events_dispatch() == 0
     assert ChangeEvent.objects.filter(dispatched_at__isnull=True).count() == 1
     assert events_dispatch() == 1
-    url, headers, body = sent[-1]
+    _, headers, body = sent[-1]
     assert headers["Surrogate-key"] == " ".join(json.loads(body)["surrogate_keys"])
 
 
@@ -170,7 +169,7 @@ def test_receiver_down_then_back_gets_each_event_once_by_id(site, receiver):
     """Deliveries retry with backoff while the receiver is down; once it is back each
     event arrives, signed (verified by the standardwebhooks package), with the same id
     on every try: de-duplicated by id, nothing is delivered twice."""
-    chapter, lora, adapter, other = site
+    _, lora, adapter, _ = site
     hook = receiver(answers=[503, 500, 503])
     endpoint = WebhookEndpoint.objects.create(url=hook.url)
     content_set_status(queryset=Term.objects.filter(pk=lora.pk), status=Status.PUBLISHED)
@@ -341,40 +340,58 @@ def test_worker_on_the_database_backend(site, receiver, settings):
     assert WebhookDelivery.objects.get().state == DeliveryState.DELIVERED
 
 
+@pytest.fixture
+def redis_url(settings):
+    """The Redis of REDIS_URL (CI starts one), else a throwaway redis-server."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    try:
+        Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
+        yield settings.REDIS_URL
+        return
+    except RedisDown:
+        if not shutil.which("redis-server"):
+            pytest.skip("needs Redis: REDIS_URL or Debian's redis-server")
+    port = _free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        for _ in range(50):
+            try:
+                Redis.from_url(url).ping()
+                break
+            except RedisDown:
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait()
+
+
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
-def test_worker_on_rq(site, receiver, settings):
-    """The RQ backend on a real Redis: the same tasks run by an RQ worker."""
+def test_worker_on_rq(site, receiver, settings, redis_url):
+    """The RQ backend on a real Redis: the same tasks, run by an RQ worker."""
     from django_tasks_rq import Job
     from redis import Redis
     from rq import Queue, SimpleWorker
 
-    port = _free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        url = f"redis://127.0.0.1:{port}/0"
-        connection = Redis.from_url(url)
-        for _ in range(50):
-            try:
-                connection.ping()
-                break
-            except Exception:
-                time.sleep(0.1)
-        settings.RQ_QUEUES = {"default": {"URL": url}}
-        settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-        hook = receiver()
-        WebhookEndpoint.objects.create(url=hook.url)
-        _publish_and_wake(site[1])
-        queue = Queue("default", connection=connection, job_class=Job)
-        for _ in range(2):
-            SimpleWorker([queue], connection=connection, job_class=Job).work(burst=True)
-        assert [json.loads(body)["type"] for _, body in hook.requests] == ["term.created"]
-    finally:
-        server.terminate()
-        server.wait()
+    connection = Redis.from_url(redis_url)
+    settings.RQ_QUEUES = {"default": {"URL": redis_url}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    queue = Queue("default", connection=connection, job_class=Job)
+    queue.empty()
+    hook = receiver()
+    WebhookEndpoint.objects.create(url=hook.url)
+    _publish_and_wake(site[1])
+    for _ in range(2):
+        SimpleWorker([queue], connection=connection, job_class=Job).work(burst=True)
+    assert [json.loads(body)["type"] for _, body in hook.requests] == ["term.created"]
+    assert WebhookDelivery.objects.get().state == DeliveryState.DELIVERED
 
 
 def test_delivery_clock_queues_a_sweep(db, settings):

@@ -37,7 +37,8 @@ def history(make_chapter, make_term):
 
 
 def node(kind, term, slug):
-    return {"kind": kind, "typename": "Term", "nodeId": relay.to_base64("Term", term.pk), "slug": slug}
+    global_id = relay.to_base64("Term", term.pk)
+    return {"kind": kind, "typename": "Term", "nodeId": global_id, "slug": slug}
 
 
 def test_feed_in_order_and_paged(graphql, history, django_assert_num_queries):

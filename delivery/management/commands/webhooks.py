@@ -34,8 +34,9 @@ class Command(BaseCommand):
         try:
             endpoint.full_clean()
         except ValidationError as error:
+            problems = error.message_dict.items()
             raise CommandError(
-                " ".join(f"{name}: {' '.join(problems)}" for name, problems in error.message_dict.items())
+                " ".join(f"{name}: {' '.join(messages)}" for name, messages in problems)
             ) from None
         endpoint.save()
         self.stdout.write(f"Added endpoint {endpoint.pk} for {endpoint.url}.")
