@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 
 from delivery import purge
 from delivery.models import DeliveryAttempt, DeliveryState, WebhookDelivery, WebhookEndpoint
-from delivery.tasks import delivery_attempt, events_dispatch
+from delivery.tasks import delivery_attempt, events_dispatch, sweep
 from terms.models import ChangeEvent, Chapter, Status, Term
 from terms.services import content_delete, content_save, content_set_status
 
@@ -401,3 +401,21 @@ def test_delivery_clock_queues_a_sweep(db, settings):
     call_command("delivery_clock", "--once")
     assert DBTaskResult.objects.get().task_path == "delivery.tasks.sweep"
     assert urllib.request  # the module's send path is stdlib only
+
+
+def test_sweep_purges_a_scheduled_go_live(site, purged):
+    """When a go-live time set before publication passes, the next sweep (every
+    DELIVERY_SWEEP_SECONDS) records it and purges exactly the term's keys."""
+    chapter, lora, adapter, _ = site
+    now = timezone.now()
+    Term.objects.filter(pk=lora.pk).update(
+        status=Status.PUBLISHED,
+        published_at=now - datetime.timedelta(hours=1),
+        go_live_at=now - datetime.timedelta(seconds=20),
+    )
+    assert sweep.func() == {"scheduled": 1, "dispatched": 1, "compacted": 0}
+    assert purged == [
+        sorted(["chapters", "terms", f"chapter:{chapter.pk}", f"term:{lora.pk}",
+                f"term:{adapter.pk}"])
+    ]  # fmt: skip
+    assert sweep.func() == {"scheduled": 1, "dispatched": 0, "compacted": 0}  # once

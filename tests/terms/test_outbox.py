@@ -188,3 +188,34 @@ def test_compaction_moves_the_horizon(chapter, make_term):
     assert outbox.change_events_compact(before=timezone.now()) == 1
     assert outbox.feed_horizon() == first.pk
     assert ChangeEvent.objects.count() == 1
+
+
+def test_question_edit_in_the_admin_updates_its_published_quiz(make_quiz, admin_client):
+    """A question's page is an edit of its quiz's public content: UPDATED for the quiz."""
+    quiz = make_quiz([("single", [True, False])], slug="q")
+    question = quiz.questions.get()
+    ChangeEvent.objects.all().delete()
+    data = {
+        "quiz": quiz.pk,
+        "position": 1,
+        "prompt": "Reworded?",
+        "kind": "single",
+        "explanation": "Because.",
+        "choices-TOTAL_FORMS": 2,
+        "choices-INITIAL_FORMS": 2,
+        "choices-MIN_NUM_FORMS": 0,
+        "choices-MAX_NUM_FORMS": 1000,
+    }
+    for index, choice in enumerate(question.choices.order_by("position")):
+        data |= {
+            f"choices-{index}-id": choice.pk,
+            f"choices-{index}-question": question.pk,
+            f"choices-{index}-position": choice.position,
+            f"choices-{index}-text": choice.text,
+            f"choices-{index}-is_correct": "on" if choice.is_correct else "",
+        }
+    response = admin_client.post(f"/admin/quizzes/question/{question.pk}/change/", data)
+    assert response.status_code == 302, response.content[:2000]
+    assert [(kind, typename, slug) for kind, typename, slug, _ in events()] == [
+        ("updated", "Quiz", "q")
+    ]
