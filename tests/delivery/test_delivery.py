@@ -326,7 +326,7 @@ def _publish_and_wake(lora):
     content_set_status(queryset=Term.objects.filter(pk=lora.pk), status=Status.PUBLISHED)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_on_the_database_backend(site, receiver, settings):
     """The database backend: the commit queues the relay, `db_worker` runs it and the
     delivery it queues; the receiver gets the event."""
@@ -373,7 +373,7 @@ def redis_url(settings):
         server.wait()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_on_rq(site, receiver, settings, redis_url):
     """The RQ backend on a real Redis: the same tasks, run by an RQ worker."""
     from django_tasks_rq import Job
