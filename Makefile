@@ -6,13 +6,14 @@ MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev setup run superuser test test-sqlite test-postgres lint format checks schema loadtest bench bench-quick bench-sqlite graphiql clean
+.PHONY: help install install-dev setup run worker superuser test test-sqlite test-postgres lint format checks schema loadtest bench bench-quick bench-sqlite graphiql clean
 
 help:
 	@echo "make run          set up and serve the API and admin on http://127.0.0.1:8000"
 	@echo "make test         the whole suite (on a throwaway PostgreSQL when installed)"
 	@echo "make test-sqlite  the whole suite on SQLite"
 	@echo "make superuser    create an admin account"
+	@echo "make worker       the delivery worker (CDN purges, webhooks) and its clock"
 	@echo "make schema       regenerate schema.graphql"
 	@echo "make lint         ruff check and format check"
 	@echo "make checks       Django system checks, deploy checks, missing-migration check"
@@ -53,8 +54,13 @@ run: setup
 	@echo "  Admin:    http://127.0.0.1:8000/admin/  (make an account: make superuser)"
 	@echo "  GraphQL:  http://127.0.0.1:8000/graphql (GraphiQL in the browser)"
 	@echo "  Start:    http://127.0.0.1:8000/"
+	@echo "  Worker:   make worker (in another terminal: CDN purges, webhooks, schedules)"
 	@echo
 	$(MANAGE) runserver 127.0.0.1:8000
+
+# The delivery worker on the database backend, and the clock that queues its sweeps.
+worker: setup
+	trap 'kill 0' EXIT; $(MANAGE) delivery_clock & $(MANAGE) db_worker
 
 superuser: install .env
 	$(MANAGE) createsuperuser

@@ -34,6 +34,7 @@ from graphql import (
 from graphql.execution.collect_fields import FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.relay.types import PREFIX
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from glossary_backend.graphql import MAX_PAGE_SIZE, InvalidArgument, parse_cursor
@@ -130,7 +131,8 @@ class CostEstimator:
         arguments = get_argument_values(field, node, self.variables) if field.args else {}
         named = get_named_type(field.type)
         if _is_connection(named):
-            return 1 + self._selection_cost(details, named, _page_size(arguments))
+            page_size = _page_size(arguments, _cursor_prefix(named))
+            return 1 + self._selection_cost(details, named, page_size)
         items = 1
         if is_list_type(get_nullable_type(field.type)):
             if name == "edges" and page_size is not None:
@@ -166,7 +168,14 @@ class CostEstimator:
         return self.memo[key]
 
 
-def _page_size(arguments: dict) -> int:
+def _cursor_prefix(named: GraphQLNamedType) -> str:
+    """The prefix of a connection's cursors: relay's offsets unless the connection's type
+    pages by key and says so (`cursor_prefix`)."""
+    definition = (named.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return getattr(getattr(definition, "origin", None), "cursor_prefix", PREFIX)
+
+
+def _page_size(arguments: dict, prefix: str = PREFIX) -> int:
     """The most edges a connection returns; raises InvalidArgument for bad page arguments."""
     # `last: 0` would be an empty page, but strawberry reads it as "no limit" and answers
     # a full one: refused rather than answered wrongly.
@@ -177,7 +186,7 @@ def _page_size(arguments: dict) -> int:
     for name in ("after", "before"):
         value = arguments.get(name)
         if value is not None:
-            parse_cursor(value, name)
+            parse_cursor(value, name, prefix=prefix)
     sizes = [arguments[name] for name in ("first", "last") if arguments.get(name) is not None]
     return min(sizes) if sizes else MAX_PAGE_SIZE
 

@@ -131,14 +131,16 @@ def parse_global_id(value: str) -> tuple[str, int]:
     return type_name, number
 
 
-def parse_cursor(value: str, argument: str) -> int:
-    """The offset in a connection cursor; InvalidArgument when it is not one of ours."""
+def parse_cursor(value: str, argument: str, *, prefix: str = relay.types.PREFIX) -> int:
+    """The number in a connection cursor: an offset, or for connections that page by key
+    (their type's `cursor_prefix`) an id; InvalidArgument when it is not one of ours."""
     try:
-        prefix, offset = relay.from_base64(value)
+        found, offset = relay.from_base64(value)
     except (ValueError, TypeError):
-        prefix, offset = None, ""
-    number = _canonical_number(offset, MAX_CURSOR_OFFSET)
-    if prefix != relay.types.PREFIX or number is None or relay.to_base64(prefix, number) != value:
+        found, offset = None, ""
+    maximum = MAX_CURSOR_OFFSET if prefix == relay.types.PREFIX else MAX_DATABASE_ID
+    number = _canonical_number(offset, maximum)
+    if found != prefix or number is None or relay.to_base64(prefix, number) != value:
         raise InvalidArgument(argument, "is not a cursor of this list.")
     return number
 

@@ -12,6 +12,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from analytics.graphql.schema import StaffQuery as AnalyticsStaffQuery
 from analytics.graphql.types import ChapterAnalyticsFields, TermAnalyticsFields
+from delivery.graphql.schema import Query as DeliveryQuery
 from glossary_backend.cost import OperationCost
 from glossary_backend.graphql import MAX_PAGE_SIZE, SCALAR_OVERRIDES, extend_type, parse_global_id
 from glossary_backend.security import ErrorPolicy, ExecutionContext, operation_limits
@@ -29,7 +30,7 @@ extend_type(TermType, TermQuizFields)
 
 
 @strawberry.type
-class Query(TermsQuery, QuizzesQuery, AnalyticsStaffQuery):
+class Query(TermsQuery, QuizzesQuery, AnalyticsStaffQuery, DeliveryQuery):
     @strawberry.field(
         description="Any object by its global ID; null when the ID is malformed, of no "
         "type here, unknown or hidden, all alike."

@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "terms",
     "quizzes",
     "analytics",
+    "delivery",
+    "django_tasks",
+    "django_tasks_db",
     "axes",
     "glossary_backend",
 ]
@@ -214,6 +217,44 @@ for _name, _template in [
 ]:
     if not _template.startswith(("https://", "http://")) or "{slug}" not in _template:
         raise ImproperlyConfigured(f"{_name} must be an http(s) URL containing {{slug}}.")
+
+# Change delivery (the delivery app; README, "Deploying at scale"). The worker runs
+# Django tasks: on the database by default (`make worker`), on Redis with RQ at scale.
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+_TASK_BACKENDS = {
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
+    "immediate": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}.")
+TASKS = {"default": _TASK_BACKENDS[TASKS_BACKEND]}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]  # `manage.py rqworker`
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300}}
+# How often `manage.py delivery_clock` runs the sweep (scheduled changes, retries).
+DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)
+# Events (and their delivery log) are kept this long for the `changes` feed.
+CHANGE_RETENTION_DAYS = env.int("CHANGE_RETENTION_DAYS", default=30)
+CDN_PURGER = env.str("CDN_PURGER", default="none")
+CDN_PURGE_URL = env.str("CDN_PURGE_URL", default="")
+CDN_PURGE_TOKEN = env.str("CDN_PURGE_TOKEN", default="")
+FASTLY_SERVICE_ID = env.str("FASTLY_SERVICE_ID", default="")
+FASTLY_API_TOKEN = env.str("FASTLY_API_TOKEN", default="")
+CLOUDFLARE_ZONE_ID = env.str("CLOUDFLARE_ZONE_ID", default="")
+CLOUDFLARE_API_TOKEN = env.str("CLOUDFLARE_API_TOKEN", default="")
+for _purger, _needed in {
+    "http": ["CDN_PURGE_URL"],
+    "fastly": ["FASTLY_SERVICE_ID", "FASTLY_API_TOKEN"],
+    "cloudflare": ["CLOUDFLARE_ZONE_ID", "CLOUDFLARE_API_TOKEN"],
+}.items():
+    _missing = [name for name in _needed if _purger == CDN_PURGER and not globals()[name]]
+    if _missing:
+        raise ImproperlyConfigured(f"CDN_PURGER={_purger} needs {', '.join(_missing)}.")
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
+# Webhooks to loopback and private addresses: off (SSRF); on for local receivers only.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,

@@ -18,7 +18,7 @@ from quizzes.models import (
     question_shape_errors,
     quiz_shape_problems,
 )
-from quizzes.services import PARKED, attempts_delete, quiz_generate
+from quizzes.services import PARKED, attempts_delete, quiz_generate, quiz_questions_changed
 from terms.admin import (
     ChapterAdmin,
     CheckedSaveAdmin,
@@ -252,6 +252,16 @@ class QuestionAdmin(CheckedSaveAdmin):
         # quiz it was moved from, must still be answerable if published.
         quizzes = {form.instance.quiz_id, form.initial.get("quiz")} - {None}
         ensure_publishable(Quiz.objects.filter(pk__in=quizzes))
+        quiz_questions_changed(quiz_ids=quizzes)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        quiz_questions_changed(quiz_ids=[obj.quiz_id])
+
+    def delete_queryset(self, request, queryset):
+        quizzes = set(queryset.values_list("quiz", flat=True))
+        super().delete_queryset(request, queryset)
+        quiz_questions_changed(quiz_ids=quizzes)
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)

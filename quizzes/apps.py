@@ -8,3 +8,8 @@ class QuizzesConfig(AppConfig):
         from quizzes.services import register_revisions
 
         register_revisions()
+
+        from quizzes.models import Quiz
+        from terms import outbox
+
+        outbox.register_publishable(Quiz, follows_chapter=True)

@@ -33,7 +33,7 @@ from quizzes.models import (
     QuizAttempt,
 )
 from quizzes.scoring import attempt_score, question_correct
-from terms import revisions
+from terms import outbox, revisions
 from terms.models import Chapter, Status, Term
 
 MAX_ANSWERS = 250
@@ -202,6 +202,14 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
 
 
 DELETE_BATCH = 500
+
+
+@transaction.atomic
+def quiz_questions_changed(*, quiz_ids) -> None:
+    """The questions or choices of these quizzes were edited: the published ones get an
+    UPDATED outbox event (their public content changed), in the edit's transaction."""
+    with outbox.recording():
+        outbox.watch(Quiz, quiz_ids)
 
 
 def attempts_delete(*, queryset) -> int:

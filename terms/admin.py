@@ -26,6 +26,7 @@ from terms.selectors import editorial_report
 from terms.services import (
     IMPORT_COLUMNS,
     changes_since,
+    content_delete,
     content_restore,
     content_save,
     content_set_status,
@@ -238,6 +239,12 @@ class PublishableAdmin(CheckedSaveAdmin):
         return format_html(
             '<span title="{}">{}</span>', f"{when:%Y-%m-%d %H:%M %Z}", f"{when:%Y-%m-%d}"
         )
+
+    def delete_model(self, request, obj):
+        content_delete(queryset=self.model._base_manager.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        content_delete(queryset=queryset)
 
     @admin.display(description="Schedule")
     def schedule(self, obj):
@@ -565,14 +572,6 @@ class TermAdmin(PublishableAdmin):
         super().save_form_relations(request, form, formsets, change)
         term_set_related(term=form.instance, related=form.cleaned_data["see_also"])
         # Names and texts decide the links of every term, not only of this one.
-        term_mentions_refresh()
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        term_mentions_refresh()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
         term_mentions_refresh()
 
     def get_urls(self):

@@ -11,7 +11,11 @@ class TermsConfig(AppConfig):
 
         register_revisions()
 
-        from terms.models import Term
+        from terms import outbox
+        from terms.models import Chapter, Term
+
+        outbox.register_publishable(Chapter)
+        outbox.register_publishable(Term, follows_chapter=True)
 
         # The search index follows every write of a term, whoever makes it (admin,
         # import, fixtures, a shell); writers that bypass save() (bulk SQL) call

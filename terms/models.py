@@ -547,3 +547,60 @@ class TermMention(models.Model):
 
     def __str__(self):
         return f"{self.source} mentions {self.target}"
+
+
+class ChangeKind(models.TextChoices):
+    """What a change did to an object as the public sees it."""
+
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    UNPUBLISHED = "unpublished", "Unpublished"
+    DELETED = "deleted", "Deleted"
+
+
+class ChangeEvent(models.Model):
+    """One change the public can see, written by terms.outbox in the transaction of the
+    change (the outbox): what changed, the surrogate keys to purge, when. The delivery
+    app relays it (CDN purges, webhooks) and serves it as the `changes` sync feed."""
+
+    kind = models.CharField(max_length=16, choices=ChangeKind.choices)
+    typename = models.CharField(max_length=40, help_text='The GraphQL type ("Term").')
+    object_id = models.BigIntegerField(help_text="The object's primary key.")
+    slug = models.CharField(max_length=200)
+    surrogate_keys = models.JSONField(
+        default=list, help_text="The CDN cache tags whose responses the change affects."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    scheduled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The go-live or expiry time this event announces; empty for edits.",
+    )
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When the relay purged and queued it."
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = "change event"
+        constraints = [
+            # A scheduled go-live or expiry is announced once, however often it is looked for.
+            models.UniqueConstraint(
+                fields=["typename", "object_id", "kind", "scheduled_at"],
+                condition=Q(scheduled_at__isnull=False),
+                name="change_event_scheduled_once",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.typename} {self.slug} {self.kind}"
+
+
+class ChangeFeedHorizon(models.Model):
+    """The newest event compacted away: a feed cursor at or before it has lost events."""
+
+    last_compacted_id = models.BigIntegerField(default=0)
+    compacted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Events up to {self.last_compacted_id} compacted"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from reversion.models import Version
 
-from terms import revisions
+from terms import outbox, revisions
 from terms.linking import build_linker, mention_pairs
 from terms.models import (
     MAX_RELATED_TERMS,
@@ -123,9 +123,14 @@ def content_save(
     refused. Raises ValidationError and then nothing is saved.
     """
     model = type(obj)
-    with revisions.recording(revisions.service_path("content_save"), user=user):
+    with (
+        revisions.recording(revisions.service_path("content_save"), user=user),
+        outbox.recording(),
+    ):
         previous = None
-        if obj.pk is not None:
+        created = obj.pk is None
+        if not created:
+            outbox.watch(model, [obj.pk])
             previous = (
                 model.objects.select_for_update().filter(pk=obj.pk).values_list("status", flat=True)
             ).first()
@@ -138,6 +143,8 @@ def content_save(
         )
         _stamp_author(obj, user)
         obj.save()
+        if created:
+            outbox.watch_created(obj)
         if save_related is not None:
             save_related()
         ensure_publishable(model.objects.filter(pk=obj.pk))
@@ -168,11 +175,13 @@ def content_set_status(*, queryset, status: Status, user=None) -> int:
     with (
         transaction.atomic(),
         revisions.recording(revisions.service_path("content_set_status"), user=user),
+        outbox.recording(),
     ):
         changing = model.objects.select_for_update().filter(
             pk__in=queryset.exclude(status=status).values("pk")
         )
         pks = list(changing.values_list("pk", flat=True))
+        outbox.watch(model, pks)
         changed = model.objects.filter(pk__in=pks).update(**changes)
         ensure_publishable(model.objects.filter(pk__in=pks))
         revisions.touch_keys((model, pk) for pk in pks)
@@ -218,7 +227,13 @@ def term_set_related(*, term: Term, related) -> None:
     problems = related_terms_problems(term=term, related=related)
     if problems:
         raise ValidationError(problems)
-    term.related_terms.set(related)
+    before = set(term.related_terms.values_list("pk", flat=True))
+    after = {other.pk for other in related}
+    if before == after:
+        return
+    with outbox.recording():
+        outbox.watch(Term, {term.pk} | (before ^ after))
+        term.related_terms.set(related)
 
 
 IMPORT_COLUMNS = ("name", "abbreviation", "expansion", "definition")
@@ -384,11 +399,31 @@ def terms_import(
 
     if report.errors or dry_run:
         return report
-    with transaction.atomic(), revisions.recording(revisions.IMPORT):
+    with transaction.atomic(), revisions.recording(revisions.IMPORT), outbox.recording():
+        outbox.watch(Term, [term.pk for term in to_save])
         for term in to_save:
+            created = term.pk is None
             term.save()
+            if created:
+                outbox.watch_created(term)
         term_mentions_refresh()
     return report
+
+
+@transaction.atomic
+def content_delete(*, queryset) -> int:
+    """Delete the chapters, terms or quizzes of `queryset` with what belongs to them;
+    returns how many objects of the model were deleted. The visible ones become DELETED
+    events; deleting terms refreshes the mention table (other terms' links to them go).
+    Raises ProtectedError (a chapter that has terms) and then nothing is deleted."""
+    model = queryset.model
+    with outbox.recording():
+        pks = list(queryset.values_list("pk", flat=True))
+        outbox.watch(model, pks)
+        _, per_model = model._base_manager.filter(pk__in=pks).delete()
+        if model is Term:
+            term_mentions_refresh()
+    return per_model.get(model._meta.label, 0)
 
 
 def content_restore(*, version: Version, user=None, based_on: int | None = None):
@@ -406,7 +441,7 @@ def content_restore(*, version: Version, user=None, based_on: int | None = None)
     content = revisions.content_for(model)
     when = timezone.localtime(version.revision.date_created)
     path = f"restore of the version of {when:%Y-%m-%d %H:%M:%S}"
-    with transaction.atomic(), revisions.recording(path, user=user):
+    with transaction.atomic(), revisions.recording(path, user=user), outbox.recording():
         obj = model._base_manager.filter(pk=version.object_id).first()
         if obj is None:
             raise ValidationError(

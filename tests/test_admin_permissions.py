@@ -10,13 +10,15 @@ from django.contrib.auth.models import Group
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from reversion.models import Version
 
 from analytics.models import ApiToken
 from analytics.tokens import api_token_create
+from delivery.models import WebhookDelivery, WebhookEndpoint
 from quizzes.models import Choice, Question, Quiz, QuizAttempt
 from quizzes.services import AnswerInput, attempt_submit
-from terms.models import AuditEntry, Chapter, PreviewKey, Term
+from terms.models import AuditEntry, ChangeEvent, Chapter, PreviewKey, Term
 from terms.services import content_save, content_set_status
 
 ROLES = ["superuser", "editor", "analyst", "staff_without_group", "inactive_editor"]
@@ -64,6 +66,17 @@ def one_of_everything(seed_quiz, django_user_model):
     owner = django_user_model.objects.create_user("token-owner", password="x", is_staff=True)
     owner.groups.add(Group.objects.get(name="Analysts"))
     api_token_create(user=owner, name="report", scopes=[ApiToken.Scope.ANALYTICS_READ])
+    # The delivery log and the worker's tasks.
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.com/in")
+    WebhookDelivery.objects.create(
+        endpoint=endpoint, event=ChangeEvent.objects.last(), next_attempt_at=timezone.now()
+    )
+    DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {}},
+        task_path="delivery.tasks.sweep",
+        backend_name="default",
+        run_after=timezone.now(),
+    )
 
 
 def snapshot():

@@ -15,7 +15,7 @@ from strawberry.relay import to_base64
 
 from glossary_backend.preview import preview_token_mint
 from terms.models import Chapter, Status, Term
-from terms.services import content_set_status, term_mentions_refresh
+from terms.services import content_save, content_set_status, term_mentions_refresh
 
 HOUR = datetime.timedelta(hours=1)
 
@@ -40,6 +40,7 @@ query Paths($slug: String!, $id: ID!) {
   searchResults(query: "zeta") { totalCount didYouMean edges { node { term { slug } } } }
   letters { letter count }
   quiz(slug: "fine-tuning-alignment-quiz") { questions { position term { slug } } }
+  changes(first: 100) { edges { node { kind slug } } }
 }
 """
 
@@ -85,7 +86,11 @@ def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_ter
     term_mentions_refresh()
     seed_quiz.questions.filter(position=2).update(term=term)
 
+    content_save(obj=Term.objects.get(pk=term.pk))  # an edit through the write path: still hidden
     data = graphql(EVERY_PATH, {"slug": term.slug, "id": to_base64("Term", term.pk)})["data"]
+    # Only its unpublication, when the public had seen it.
+    gone = [{"node": {"kind": "UNPUBLISHED", "slug": "zeta-term"}}]
+    assert data["changes"] == {"edges": gone if state == "unpublished" else []}
     assert data["list"] == {"edges": []}
     assert data["total"] == {"totalCount": 31}
     assert data["bySlug"] is None
@@ -104,7 +109,7 @@ def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_ter
     questions = {q["position"]: q["term"] for q in data["quiz"]["questions"]}
     assert questions[2] is None
     assert questions[1] == {"slug": "lora"}
-    assert "zeta" not in str(data).lower()
+    assert "zeta" not in str({**data, "changes": None}).lower()
 
 
 @pytest.mark.parametrize("state", [s for s in HIDDEN_STATES if s != "archived"])

@@ -41,6 +41,7 @@ MAKE_TARGETS = {
     "bench-quick": "CI runs it (.ci/run)",
     "bench-sqlite": "minutes of benchmarking; its checks run in tests/test_sqlite.py",
     "graphiql": "needs npm and the network; its files are committed",
+    "worker": "runs until stopped; its two commands run below (delivery_clock, db_worker)",
 }
 MANAGE_COMMANDS = {
     "load_seed": [f"{PYTHON} load_seed fixtures/*.json"],
@@ -62,6 +63,11 @@ MANAGE_COMMANDS = {
     "record_revisions": [f"{PYTHON} record_revisions"],
     "export_glossary": [f"{PYTHON} export_glossary --format ttl --output glossary.ttl"],
     "refresh_term_mentions": [f"{PYTHON} refresh_term_mentions --check"],
+    "webhooks": [f"{PYTHON} webhooks list"],
+    "delivery_clock": [f"{PYTHON} delivery_clock --once"],
+    "db_worker": [f"{PYTHON} db_worker --batch"],
+    "rqworker": "needs Redis and TASKS_BACKEND=rq; tests/delivery/test_delivery.py runs an "
+    "RQ worker on a real Redis",
     "createsuperuser": "`make superuser` runs it",
     "migrate": "deployment, with production settings; `make setup` runs it",
     "collectstatic": "deployment, with production settings",
