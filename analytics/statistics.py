@@ -90,6 +90,7 @@ class QuizSummary:
 @dataclass
 class ChoiceStats:
     choice_id: int
+    public_id: int  # what the API calls the choice (its global ID)
     position: int
     text: str
     is_correct: bool
@@ -336,6 +337,7 @@ def _choice_stats(choice, row, answered: int, answered_score_sum) -> ChoiceStats
     )
     return ChoiceStats(
         choice_id=choice.pk,
+        public_id=choice.public_id,
         position=choice.position,
         text=choice.text,
         is_correct=choice.is_correct,

@@ -89,9 +89,11 @@ SELECT (q - 1) * 20 + p, q, p, 'Which term matches definition ' || p || ' of qui
        (q - 1) * 200 + p, 'Because of the definition.'
 FROM generate_series(1, 50) AS q, generate_series(1, 20) AS p;
 
-INSERT INTO quizzes_choice (id, question_id, position, text, is_correct)
+INSERT INTO quizzes_choice (id, question_id, position, text, is_correct, pinned, public_id)
 SELECT (question - 1) * 4 + c, question, c, 'Choice ' || c,
-       c = 1 OR (c = 2 AND question %% 5 = 0)
+       c = 1 OR (c = 2 AND question %% 5 = 0),
+       -- Benchmark choices are known by their id: both sides then serve the same IDs.
+       false, (question - 1) * 4 + c
 FROM generate_series(1, 1000) AS question, generate_series(1, 4) AS c
 WHERE c <= 2 OR (question - 1) %% 20 + 1 NOT IN (7, 14);
 """

@@ -22,6 +22,15 @@ from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
+from quizzes.attempts import (
+    AttemptStart,
+    AttemptTokenError,
+    attempt_draw,
+    attempt_token,
+    attempt_token_read,
+    choice_order,
+    new_seed,
+)
 from quizzes.listeners import AttemptChange, attempts_changed
 from quizzes.models import (
     MAX_QUESTIONS,
@@ -51,6 +60,9 @@ class ErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"
     INVALID_STARTED_AT = "INVALID_STARTED_AT"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    ATTEMPT_TOKEN_INVALID = "ATTEMPT_TOKEN_INVALID"
+    ATTEMPT_TOKEN_EXPIRED = "ATTEMPT_TOKEN_EXPIRED"
+    ATTEMPT_TOKEN_REQUIRED = "ATTEMPT_TOKEN_REQUIRED"
 
 
 def client_error(field_name: str, message: str, code: ErrorCode) -> ValidationError:
@@ -63,9 +75,64 @@ class AnswerInput:
     choice_ids: list[int] = field(default_factory=list)
 
 
-def answers_fingerprint(answers: list[AnswerInput]) -> str:
+def answers_fingerprint(answers: list[AnswerInput], seed: int | None = None) -> str:
     normalized = sorted((answer.question_id, sorted(answer.choice_ids)) for answer in answers)
+    if seed is not None:  # an attempt token's answers are not another token's
+        normalized = [seed, normalized]
     return hashlib.sha256(json.dumps(normalized).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StartedAttempt:
+    token: str
+    start: AttemptStart
+    questions: list[tuple[Question, list[Choice]]]
+
+
+def _published_quiz(quiz_id: int) -> Quiz:
+    quiz = Quiz.objects.published().filter(pk=quiz_id).first()
+    if quiz is None:
+        raise client_error("quiz", "No published quiz has this id.", ErrorCode.QUIZ_NOT_FOUND)
+    return quiz
+
+
+def _questions(queryset) -> list[Question]:
+    return list(queryset.select_related("term").prefetch_related("choices"))
+
+
+def attempt_start(*, quiz_id: int, now: datetime.datetime | None = None) -> StartedAttempt:
+    """Start an attempt at the published quiz `quiz_id`: draw its questions and order
+    them and their choices from a fresh seed, and sign all that in a token that
+    `attempt_submit` takes. Writes nothing. Raises ValidationError (QUIZ_NOT_FOUND)."""
+    quiz = _published_quiz(quiz_id)
+    quiz_questions = _questions(quiz.questions.all())
+    seed = new_seed()
+    drawn = attempt_draw(quiz, quiz_questions, seed)
+    start = AttemptStart(
+        quiz_id=quiz.pk,
+        seed=seed,
+        started_at=now or timezone.now(),
+        question_ids=tuple(question.pk for question in drawn),
+    )
+    return StartedAttempt(
+        token=attempt_token(start),
+        start=start,
+        questions=[(question, choice_order(question, seed)) for question in drawn],
+    )
+
+
+def _token_start(token: str, quiz: Quiz) -> AttemptStart:
+    try:
+        start = attempt_token_read(token)
+    except AttemptTokenError as error:
+        raise client_error("attemptToken", error.message, ErrorCode(error.code)) from None
+    if start.quiz_id != quiz.pk:
+        raise client_error(
+            "attemptToken",
+            "This attempt token belongs to another quiz.",
+            ErrorCode.ATTEMPT_TOKEN_INVALID,
+        )
+    return start
 
 
 def attempt_submit(
@@ -75,51 +142,92 @@ def attempt_submit(
     idempotency_key: str,
     client_id: str = "",
     started_at: datetime.datetime | None = None,
+    attempt_token: str | None = None,
     user=None,
     now: datetime.datetime | None = None,
 ) -> QuizAttempt:
     """Score `answers` to the published quiz `quiz_id` and store the attempt, once.
 
+    With `attempt_token` (from `attempt_start`), the attempt is the one the token
+    started: its questions are those the token drew, its start time the token's, and
+    the order it served is stored with it; a token submits one attempt only (its
+    retries replay it). Without a token (deprecated), every question of the quiz is
+    asked and `started_at` is the client's word.
+
     A question is right when the selected choices equal its correct choices; questions
-    left out count as wrong. The attempt and one answer per question of the quiz are
+    left out count as wrong. The attempt and one answer per question asked are
     written in one transaction. Repeating a submission with the same (quiz, client_id,
     idempotency_key) returns the stored attempt and writes nothing, even when the two
     requests race; repeating it with other answers is an IDEMPOTENCY_CONFLICT.
     `now` is the submission time, for importing past attempts; the clock by default.
     Raises ValidationError (codes in ErrorCode) and then writes nothing.
     """
-    quiz = Quiz.objects.published().filter(pk=quiz_id).first()
-    if quiz is None:
-        raise client_error("quiz", "No published quiz has this id.", ErrorCode.QUIZ_NOT_FOUND)
-    questions = {question.pk: question for question in quiz.questions.prefetch_related("choices")}
+    quiz = _published_quiz(quiz_id)
+    now = now or timezone.now()
+    start = None
+    if attempt_token is not None:
+        start = _token_start(attempt_token, quiz)
+        asked = _questions(Question.objects.filter(quiz=quiz, pk__in=start.question_ids))
+        if len(asked) != len(start.question_ids):
+            raise client_error(
+                "attemptToken",
+                "The quiz changed since this attempt started; start it again.",
+                ErrorCode.ATTEMPT_TOKEN_INVALID,
+            )
+        started_at = start.started_at
+    else:
+        if quiz.draw_count or quiz.draw_rules.exists():
+            raise client_error(
+                "attemptToken",
+                "This quiz draws questions per attempt: start it with startQuizAttempt.",
+                ErrorCode.ATTEMPT_TOKEN_REQUIRED,
+            )
+        asked = _questions(quiz.questions.all())
+    questions = {question.pk: question for question in asked}
     _validate_answers(answers, questions)
 
-    now = now or timezone.now()
-    if started_at is not None and not (
-        now - datetime.timedelta(days=7) <= started_at <= now + CLOCK_SKEW
+    if (
+        start is None
+        and started_at is not None
+        and not (now - datetime.timedelta(days=7) <= started_at <= now + CLOCK_SKEW)
     ):
         raise client_error(
             "startedAt",
             "startedAt must be a time within the last seven days.",
             ErrorCode.INVALID_STARTED_AT,
         )
-    fingerprint = answers_fingerprint(answers)
+    seed = start.seed if start is not None else None
+    fingerprint = answers_fingerprint(answers, seed)
     identity = {"quiz": quiz, "client_id": client_id, "idempotency_key": idempotency_key}
+    order = None
+    if start is not None:
+        order = [
+            [pk, [choice.pk for choice in choice_order(questions[pk], seed)]]
+            for pk in start.question_ids
+        ]
 
-    existing = QuizAttempt.objects.filter(**identity).first()
+    existing = _existing(identity, seed)
     if existing is not None:
         return _replay(existing, fingerprint)
     try:
         with transaction.atomic():
             return _store_attempt(
-                identity, questions, answers, fingerprint, started_at, now, quiz, user
-            )
+                identity, questions, answers, fingerprint, started_at, now, quiz, user,
+                seed=seed, order=order,
+            )  # fmt: skip
     except IntegrityError:
-        # A concurrent request with the same key committed first: answer as a retry.
-        existing = QuizAttempt.objects.filter(**identity).first()
+        # A concurrent request with the same key or token committed first: a retry.
+        existing = _existing(identity, seed)
         if existing is None:
             raise
         return _replay(existing, fingerprint)
+
+
+def _existing(identity: dict, seed: int | None) -> QuizAttempt | None:
+    existing = QuizAttempt.objects.filter(**identity).first()
+    if existing is None and seed is not None:
+        existing = QuizAttempt.objects.filter(quiz=identity["quiz"], seed=seed).first()
+    return existing
 
 
 def _validate_answers(answers: list[AnswerInput], questions: dict[int, Question]) -> None:
@@ -166,7 +274,9 @@ def _validate_answers(answers: list[AnswerInput], questions: dict[int, Question]
             )
 
 
-def _store_attempt(identity, questions, answers, fingerprint, started_at, now, quiz, user):
+def _store_attempt(
+    identity, questions, answers, fingerprint, started_at, now, quiz, user, *, seed, order
+):
     selected = {answer.question_id: set(answer.choice_ids) for answer in answers}
     results = {
         question.pk: question_correct(
@@ -181,6 +291,8 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
         user=user if user is not None and user.is_authenticated else None,
         answers_fingerprint=fingerprint,
         started_at=started_at,
+        seed=seed,
+        order=order,
         submitted_at=now,
         duration=now - started_at if started_at is not None and started_at <= now else None,
         score=scored.score,

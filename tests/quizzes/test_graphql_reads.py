@@ -1,7 +1,7 @@
 """Reading quizzes over GraphQL: no answers revealed, drafts hidden, constant query count."""
 
 import pytest
-from strawberry.relay import to_base64
+from strawberry.relay import from_base64, to_base64
 
 from glossary_backend.schema import schema
 from quizzes.models import Choice, Question, Quiz
@@ -42,12 +42,26 @@ def test_seed_quiz_reads_whole(seed_quiz, graphql):
         "term": {"slug": "lora"},
         "choices": [
             {"id": gid(choice), "text": choice.text}
-            for choice in Choice.objects.filter(question__position=1)
+            for choice in Choice.objects.filter(question__position=1).order_by("public_id")
         ],
     }
-    assert [c["text"] for c in first["choices"]] == [
-        "LoRA", "Full Fine-Tuning", "Model Merging", "Checkpoint",
+    assert sorted(c["text"] for c in first["choices"]) == [
+        "Checkpoint", "Full Fine-Tuning", "LoRA", "Model Merging",
     ]  # fmt: skip
+
+
+def test_seed_quiz_is_not_first_correct(seed_quiz, graphql):
+    """Neither authoring order nor the order or IDs the API serves put the correct choice
+    first throughout."""
+    questions = seed_quiz.questions.prefetch_related("choices")
+    assert not all(question.choices.all()[0].is_correct for question in questions)
+    served = graphql(QUIZ, {"slug": "fine-tuning-alignment-quiz"})["data"]["quiz"]["questions"]
+    correct = {gid(choice) for choice in Choice.objects.filter(is_correct=True)}
+    assert not all(question["choices"][0]["id"] in correct for question in served)
+    # Served by public id, so the first served is the lowest ID as well.
+    for question in served:
+        ids = [int(from_base64(choice["id"])[1]) for choice in question["choices"]]
+        assert ids == sorted(ids)
 
 
 def test_quizzes_filter_by_chapter(seed_quiz, make_quiz, make_chapter, graphql):
