@@ -9,6 +9,7 @@ from glossary_backend.admin_extensions import AdminExtension
 from quizzes.models import (
     AttemptAnswer,
     Choice,
+    DrawRule,
     Question,
     Quiz,
     QuizAttempt,
@@ -78,11 +79,19 @@ class QuestionInline(admin.TabularInline):
     extra = 0
 
 
+class DrawRuleInline(admin.TabularInline):
+    model = DrawRule
+    fields = ["position", "count", "term", "chapter"]
+    autocomplete_fields = ["term", "chapter"]
+    extra = 0
+    verbose_name = "draw rule (questions per attempt about a term or a chapter)"
+
+
 @admin.register(Quiz)
 class QuizAdmin(PublishableAdmin):
     fields = [
         "title", "slug", "chapter", "status", "go_live_at", "expire_at", "pass_percentage",
-        "description", "based_on",
+        "reveal", "shuffle_questions", "draw_count", "description", "based_on",
     ]  # fmt: skip
     list_display = [
         "title", "chapter", "status", "schedule", "question_count", "attempt_count", "updated_at",
@@ -93,7 +102,7 @@ class QuizAdmin(PublishableAdmin):
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["chapter"]
     readonly_fields = ["published_at", "created_at", "updated_at"]
-    inlines = [QuestionInline]
+    inlines = [QuestionInline, DrawRuleInline]
     actions = [publish, unpublish, archive]
 
     def get_queryset(self, request):
@@ -133,7 +142,7 @@ class ChoiceInlineFormSet(BaseInlineFormSet):
 class ChoiceInline(admin.TabularInline):
     model = Choice
     formset = ChoiceInlineFormSet
-    fields = ["position", "text", "is_correct"]
+    fields = ["position", "text", "is_correct", "pinned"]
     extra = 0
     min_num = 2
 

@@ -345,16 +345,42 @@ def _replay(existing: QuizAttempt, fingerprint: str) -> QuizAttempt:
 MIN_TERMS_FOR_QUIZ = 4
 CHOICES_PER_QUESTION = 4
 WORD = re.compile(r"[a-z]{4,}")
+BLANK = "____"
 
 
 def _words(text: str) -> set[str]:
     return set(WORD.findall(text.lower()))
 
 
+def masked_definition(term: Term) -> str:
+    """The term's definition with every mention of its answer (name, abbreviation,
+    expansion, aliases; any case, plurals included) blanked out, longest form first."""
+    forms = sorted(
+        {form for form in (term.name, term.abbreviation, term.expansion, *term.alias_list) if form},
+        key=len,
+        reverse=True,
+    )
+    text = term.definition
+    for form in forms:
+        text = re.sub(rf"(?<!\w){re.escape(form)}\w*", BLANK, text, flags=re.IGNORECASE)
+    return text
+
+
+def generated_quiz_names(chapter: Chapter, seed: int) -> tuple[str, str]:
+    """(title, slug) of the quiz generated from `chapter` with `seed`: distinct per seed,
+    readable, and within the fields' lengths however long the chapter's own are."""
+    suffix = f"-quiz-{seed}"
+    slug = slugify(chapter.slug)[: Quiz._meta.get_field("slug").max_length - len(suffix)]
+    ending = f": which term is it? (set {seed})"
+    title = chapter.title[: Quiz._meta.get_field("title").max_length - len(ending)]
+    return f"{title}{ending}", f"{slug}{suffix}"
+
+
 def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
     """Draft a "which term matches this definition?" quiz from the chapter's published terms.
 
-    Each question asks for one term; its three distractors come from the same chapter,
+    Each question asks for one term, its definition quoted with the answer blanked out
+    (masked_definition); its three distractors come from the same chapter,
     related terms first, then the terms whose definitions share the most words. The
     same chapter content and seed give the same quiz. The quiz is saved as a draft for
     editors to review. Raises ValidationError when the chapter has fewer than four
@@ -378,7 +404,7 @@ def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
             f"Ask for 1 to {most} questions (one per published term, {MAX_QUESTIONS} at most).",
             code="question_count",
         )
-    slug = slugify(f"{chapter.slug}-quiz-{seed}")
+    title, slug = generated_quiz_names(chapter, seed)
     if Quiz.objects.filter(slug=slug).exists():
         raise ValidationError(f'A quiz "{slug}" already exists; use another seed.', code="exists")
 
@@ -386,7 +412,7 @@ def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
     words = {term.pk: _words(term.definition) for term in terms}
     with transaction.atomic(), revisions.recording(revisions.service_path("quiz_generate")):
         quiz = Quiz.objects.create(
-            title=f"{chapter.title}: which term is it?",
+            title=title,
             slug=slug,
             chapter=chapter,
             description=f"Match each definition to its term ({questions} questions).",
@@ -407,7 +433,7 @@ def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
             question = Question.objects.create(
                 quiz=quiz,
                 position=position,
-                prompt=f"Which term matches this definition? “{term.definition}”",
+                prompt=f"Which term matches this definition? “{masked_definition(term)}”",
                 kind=Question.Kind.SINGLE,
                 term=term,
                 explanation=f"{term.name}: {term.definition}",
