@@ -132,4 +132,5 @@ def test_a_long_chapter_slug_still_fits(seed):
     call_command("generate_quiz", chapter=seed.slug, questions=4, seed=123)
     quiz = Quiz.objects.get()
     assert (len(quiz.slug), quiz.slug[-9:]) == (200, "-quiz-123")
-    assert len(quiz.title) == 200 and quiz.title.endswith("(set 123)")
+    assert len(quiz.title) == 200
+    assert quiz.title.endswith("(set 123)")
