@@ -303,6 +303,7 @@ DATASETS = {
                     node="Question",
                 ),
                 Column("position", INTEGER, lambda row: row[1].position),
+                Column("version", INTEGER, lambda row: row[1].version),
                 Column("prompt", TEXT, lambda row: row[1].prompt),
                 Column("term_id", INTEGER, lambda row: row[1].term_id),
                 Column("term_global_id", GLOBAL_ID, lambda row: row[1].term_id, node="Term"),

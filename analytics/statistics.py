@@ -106,6 +106,8 @@ class QuestionStats:
     position: int
     prompt: str
     term_id: int | None
+    version: int  # a question's versions are reported apart, side by side
+    retired: bool
     seen: int
     answered: int
     correct: int
@@ -298,6 +300,8 @@ def _question_stats(quiz: Quiz, since, until, score_variance) -> list[QuestionSt
                 position=question.position,
                 prompt=question.prompt,
                 term_id=question.term_id,
+                version=question.version,
+                retired=question.retired_at is not None,
                 seen=seen,
                 answered=answered,
                 correct=correct,

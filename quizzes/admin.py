@@ -16,7 +16,12 @@ from quizzes.models import (
     question_shape_errors,
     quiz_shape_problems,
 )
-from quizzes.services import attempts_delete, quiz_generate
+from quizzes.services import (
+    attempts_delete,
+    question_contents,
+    question_versions_keep,
+    quiz_generate,
+)
 from terms.admin import (
     ChapterAdmin,
     CheckedSaveAdmin,
@@ -78,6 +83,9 @@ class QuestionInline(admin.TabularInline):
     show_change_link = True
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).current()
+
 
 class DrawRuleInline(admin.TabularInline):
     model = DrawRule
@@ -116,6 +124,12 @@ class QuizAdmin(PublishableAdmin):
             .order_by(*Quiz._meta.ordering)  # GROUP BY drops the default ordering
         )
 
+    def save_formset(self, request, form, formset, change):
+        # An answered question edited here gets a new version (question_versions_keep).
+        before = question_contents(form.instance.pk for form in formset.forms if form.instance.pk)
+        super().save_formset(request, form, formset, change)
+        question_versions_keep(before=before)
+
     @admin.display(description="Questions", ordering="questions_total")
     def question_count(self, quiz):
         return quiz.questions_total
@@ -149,15 +163,22 @@ class ChoiceInline(admin.TabularInline):
 
 @admin.register(Question)
 class QuestionAdmin(CheckedSaveAdmin):
-    list_display = ["__str__", "quiz", "kind", "term"]
+    list_display = ["__str__", "quiz", "kind", "term", "version", "retired_at"]
     list_select_related = ["quiz", "term"]
     list_filter = ["kind", "quiz"]
     search_fields = ["prompt", "quiz__title", "term__name"]
     autocomplete_fields = ["quiz", "term"]
     inlines = [ChoiceInline]
+    readonly_fields = ["version", "retired_at"]
+
+    def save_model(self, request, obj, form, change):
+        # What the question asked before this edit, for question_versions_keep.
+        obj.content_before = question_contents([obj.pk] if change else [])
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        question_versions_keep(before=form.instance.content_before)
         # The state left behind, in the same transaction: the question's quiz, and the
         # quiz it was moved from, must still be answerable if published.
         quizzes = {form.instance.quiz_id, form.initial.get("quiz")} - {None}

@@ -39,7 +39,9 @@ class QuizQuerySet(PublishableQuerySet):
     def publication_problems(self) -> list[str]:
         """A published quiz is answerable: it has questions, each of a well-formed shape."""
         quizzes = self.prefetch_related(
-            models.Prefetch("questions", queryset=Question.objects.prefetch_related("choices"))
+            models.Prefetch(
+                "questions", queryset=Question.objects.current().prefetch_related("choices")
+            )
         )
         return [
             f"{quiz}: {problem}"
@@ -138,8 +140,12 @@ class Quiz(Publishable):
 
 class QuestionQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """A question is visible exactly when its quiz is."""
-        return self.filter(quiz__in=Quiz.objects.visible_to(user))
+        """A question is visible exactly when its quiz is, in its current version."""
+        return self.current().filter(quiz__in=Quiz.objects.visible_to(user))
+
+    def current(self):
+        """The versions a quiz asks now: not those kept for the attempts that answered them."""
+        return self.filter(retired_at__isnull=True)
 
 
 class Question(StoredTextRules):
@@ -171,16 +177,39 @@ class Question(StoredTextRules):
     explanation = models.TextField(
         blank=True, help_text="Shown to learners after they submit, whatever they answered."
     )
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Goes up when the prompt, kind, choices or correctness of an answered "
+        "question change; answers and statistics stay with the version they were given to.",
+    )
+    previous = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="next_version",
+        help_text="The version this one replaced.",
+    )
+    retired_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a newer version replaced this one; a retired version is kept for "
+        "the attempts that answered it and is no longer asked.",
+    )
 
     objects = QuestionQuerySet.as_manager()
 
     class Meta:
         base_manager_name = "objects"
         # quiz_id, not quiz: ordering by the relation would join quizzes to sort by title.
-        ordering = ["quiz_id", "position"]
+        ordering = ["quiz_id", "position", "version"]
         constraints = [
             models.UniqueConstraint(
                 fields=["quiz", "position"],
+                condition=Q(retired_at__isnull=True),
                 name="question_position_unique",
                 violation_error_message="Another question of this quiz has this position.",
             ),
@@ -192,7 +221,8 @@ class Question(StoredTextRules):
         ]
 
     def __str__(self):
-        return f"{self.position}. {self.prompt[:80]}"
+        label = f"{self.position}. {self.prompt[:80]}"
+        return label if self.version == 1 else f"{label} (version {self.version})"
 
 
 def question_shape_errors(kind: str, correct_flags: list[bool]) -> list[ValidationError]:
@@ -250,7 +280,7 @@ def quiz_shape_problems(questions: list[tuple[int, str, list[bool]]]) -> list[st
 
 class ChoiceQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """A choice is visible exactly when its question is."""
+        """A choice is visible exactly when its question (in its current version) is."""
         return self.filter(question__in=Question.objects.visible_to(user))
 
 

@@ -105,7 +105,7 @@ def attempt_start(*, quiz_id: int, now: datetime.datetime | None = None) -> Star
     them and their choices from a fresh seed, and sign all that in a token that
     `attempt_submit` takes. Writes nothing. Raises ValidationError (QUIZ_NOT_FOUND)."""
     quiz = _published_quiz(quiz_id)
-    quiz_questions = _questions(quiz.questions.all())
+    quiz_questions = _questions(quiz.questions.current())
     seed = new_seed()
     drawn = attempt_draw(quiz, quiz_questions, seed)
     start = AttemptStart(
@@ -182,7 +182,7 @@ def attempt_submit(
                 "This quiz draws questions per attempt: start it with startQuizAttempt.",
                 ErrorCode.ATTEMPT_TOKEN_REQUIRED,
             )
-        asked = _questions(quiz.questions.all())
+        asked = _questions(quiz.questions.current())
     questions = {question.pk: question for question in asked}
     _validate_answers(answers, questions)
 
@@ -311,6 +311,93 @@ def _store_attempt(
     )
     attempts_changed([attempt.pk], AttemptChange.STORED)
     return attempt
+
+
+@dataclass(frozen=True)
+class QuestionContent:
+    """What makes a question the same question for its statistics."""
+
+    prompt: str
+    kind: str
+    explanation: str
+    term_id: int | None
+    choices: tuple[tuple[int, int, str, bool, bool], ...]  # pk, position, text, correct, pinned
+
+    def asks_the_same(self, other: "QuestionContent") -> bool:
+        """Same prompt, kind, choices (by row, text and correctness): an edit of anything
+        else (explanation, term, positions, pinning) keeps the version."""
+
+        def scored(content):
+            return {(pk, text, correct) for pk, _, text, correct, _ in content.choices}
+
+        return (self.prompt, self.kind, scored(self)) == (other.prompt, other.kind, scored(other))
+
+
+def question_contents(question_ids) -> dict[int, QuestionContent]:
+    """The stored content of the questions `question_ids`, to compare after an edit."""
+    return {
+        question.pk: QuestionContent(
+            prompt=question.prompt,
+            kind=question.kind,
+            explanation=question.explanation,
+            term_id=question.term_id,
+            choices=tuple(
+                (c.pk, c.position, c.text, c.is_correct, c.pinned) for c in question.choices.all()
+            ),
+        )
+        for question in Question.objects.filter(pk__in=list(question_ids)).prefetch_related(
+            "choices"
+        )
+    }
+
+
+@transaction.atomic
+def question_versions_keep(*, before: dict[int, QuestionContent]) -> list[Question]:
+    """Call after editing questions, with their `question_contents` from before the edit.
+
+    A question that learners answered and whose prompt, kind, choices or correctness
+    changed gets a new version: its content from before is kept as a retired copy
+    (version n, with copies of its choices), the answers given so far move to that copy
+    with their selections, and the edited question becomes version n + 1, linked to it.
+    Attempts keep the version they answered, and analytics (keyed by question and
+    choice) report each version apart: the listeners hear the moved attempts leave and
+    come back, in this transaction. Returns the retired copies.
+    """
+    after = question_contents(before)
+    changed = [
+        pk for pk, content in before.items() if pk in after and not after[pk].asks_the_same(content)
+    ]
+    answered = set(
+        AttemptAnswer.objects.filter(question__in=changed).values_list("question", flat=True)
+    )
+    kept = []
+    for question in Question.objects.filter(pk__in=answered).order_by("pk"):
+        old = before[question.pk]
+        attempt_ids = list(
+            AttemptAnswer.objects.filter(question=question).values_list("attempt", flat=True)
+        )
+        attempts_changed(attempt_ids, AttemptChange.DELETING)
+        Question.objects.filter(pk=question.pk).update(previous=None)  # one-to-one
+        copy = Question.objects.create(
+            quiz_id=question.quiz_id, position=question.position, prompt=old.prompt,
+            kind=old.kind, explanation=old.explanation, term_id=old.term_id,
+            version=question.version, previous=question.previous, retired_at=timezone.now(),
+        )  # fmt: skip
+        choice_copies = {
+            pk: Choice.objects.create(
+                question=copy, position=position, text=text, is_correct=correct, pinned=pinned
+            )
+            for pk, position, text, correct, pinned in old.choices
+        }
+        for pk, choice in choice_copies.items():
+            AttemptAnswerChoice.objects.filter(answer__question=question, choice_id=pk).update(
+                choice=choice
+            )
+        AttemptAnswer.objects.filter(question=question).update(question=copy)
+        Question.objects.filter(pk=question.pk).update(version=question.version + 1, previous=copy)
+        attempts_changed(attempt_ids, AttemptChange.STORED)
+        kept.append(copy)
+    return kept
 
 
 DELETE_BATCH = 500

@@ -92,6 +92,13 @@ class QuestionStatsType:
     term_id: strawberry.Private[int | None]
     position: int = strawberry.field(description="The question's position.")
     prompt: str = strawberry.field(description="The question's prompt.")
+    version: int = strawberry.field(
+        description="The question's version: an edit of an answered question starts a new "
+        "one, reported apart."
+    )
+    retired: bool = strawberry.field(
+        description="A version a newer one replaced; kept for the attempts that answered it."
+    )
     seen: int = strawberry.field(description="Attempts that had this question.")
     answered: int = strawberry.field(description="Attempts that selected at least one choice.")
     correct: int = strawberry.field(description="Attempts that got it right.")

@@ -81,7 +81,7 @@ class QuizType(relay.Node):
 
     @strawberry_django.field(
         description="How many questions the quiz has.",
-        annotate={"question_total": count_per_parent(Question.objects.all(), "quiz")},
+        annotate={"question_total": count_per_parent(Question.objects.current(), "quiz")},
     )
     def question_count(self, root: Quiz) -> int:
         return root.question_total
