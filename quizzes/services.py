@@ -577,10 +577,11 @@ def _restore_questions(quiz: Quiz, state: revisions.State) -> None:
             code="deleted_term",
         )
     try:
-        Choice.objects.filter(question__quiz=quiz).exclude(
+        # Retired versions stay: they belong to the attempts that answered them.
+        Choice.objects.filter(question__quiz=quiz, question__retired_at__isnull=True).exclude(
             pk__in=[choice.pk for choice in choices]
         ).delete()
-        Question.objects.filter(quiz=quiz).exclude(
+        Question.objects.current().filter(quiz=quiz).exclude(
             pk__in=[question.pk for question in questions]
         ).delete()
     except ProtectedError:

@@ -6,7 +6,7 @@ import time
 from unittest import mock
 
 import pytest
-from strawberry.relay import from_base64
+from strawberry.relay import from_base64, to_base64
 
 from quizzes.attempts import attempt_draw, attempt_token_read
 from quizzes.models import Choice, DrawRule, Question, Quiz, QuizAttempt
@@ -356,3 +356,27 @@ def test_a_drawing_quiz_needs_a_token(banked, graphql):
     result = submit(graphql, quiz, [], attemptToken=started["token"])
     assert result["maxScore"] == 4
     assert Question.objects.filter(answers__isnull=False).count() == 4
+
+
+NODE = "query($id: ID!) { node(id: $id) { ... on Choice { text } } }"
+
+
+def test_a_choice_is_a_node_by_its_public_id(quiz, graphql):
+    """node(id) finds a choice by the ID the API serves; its primary key is no ID."""
+    choice = Choice.objects.order_by("pk").first()
+    found = graphql(NODE, {"id": gid(choice)})["data"]["node"]
+    assert found == {"text": choice.text}
+    by_key = graphql(NODE, {"id": to_base64("Choice", choice.pk)})["data"]["node"]
+    assert by_key is None
+
+
+def test_aliases_do_not_batch_starts(quiz, graphql):
+    """One startQuizAttempt per request: aliases cannot mint attempts in bulk."""
+    document = (
+        'mutation { a: startQuizAttempt(quiz: "%s") { __typename } '
+        'b: startQuizAttempt(quiz: "%s") { __typename } }' % (gid(quiz), gid(quiz))
+    )
+    result = graphql(document, expect_errors=True)
+    assert [error["message"] for error in result["errors"]] == [
+        "At most one startQuizAttempt per request."
+    ]

@@ -78,6 +78,17 @@ def test_changing_correctness_starts_a_new_version(quiz, editor_client):
     ]
 
 
+def test_dashboard_labels_versions(quiz, editor_client, analyst):
+    """The dashboard lists both versions of an edited question, each labelled."""
+    test_changing_correctness_starts_a_new_version(quiz, editor_client)
+    editor_client.force_login(analyst)
+    page = editor_client.get(reverse("admin:quizzes_quiz_analytics", args=[quiz.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert text.count("(version 1, retired)") == 1
+    assert text.count("(version 2)") == 1
+
+
 def test_an_edit_that_asks_the_same_keeps_the_version(quiz, editor_client):
     """A new explanation or term changes nothing learners answered: no new version."""
     question = quiz.questions.first()
