@@ -372,10 +372,8 @@ def test_a_choice_is_a_node_by_its_public_id(quiz, graphql):
 
 def test_aliases_do_not_batch_starts(quiz, graphql):
     """One startQuizAttempt per request: aliases cannot mint attempts in bulk."""
-    document = (
-        'mutation { a: startQuizAttempt(quiz: "%s") { __typename } '
-        'b: startQuizAttempt(quiz: "%s") { __typename } }' % (gid(quiz), gid(quiz))
-    )
+    start_once = f'startQuizAttempt(quiz: "{gid(quiz)}") {{ __typename }}'
+    document = f"mutation {{ a: {start_once} b: {start_once} }}"
     result = graphql(document, expect_errors=True)
     assert [error["message"] for error in result["errors"]] == [
         "At most one startQuizAttempt per request."
