@@ -378,3 +378,26 @@ def test_aliases_do_not_batch_starts(quiz, graphql):
     assert [error["message"] for error in result["errors"]] == [
         "At most one startQuizAttempt per request."
     ]
+
+
+def test_token_submission_query_count_is_constant(make_quiz, graphql):
+    """Submitting a started attempt costs the same number of queries at any quiz size
+    (token read, quiz, questions, choices, public ids, rate limit, the attempt and its
+    answers, the roll-ups, the result)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (5, 30):
+        quiz = make_quiz([(SINGLE, [True, False, False, False])] * size, slug=f"size-{size}")
+        warm_up = start(graphql, quiz)  # the address's rate-limit rows and the day's roll-ups
+        submit(graphql, quiz, [], key="warm-up", attemptToken=warm_up["token"])
+        started = start(graphql, quiz)
+        with CaptureQueriesContext(connection) as queries:
+            result = submit(graphql, quiz, first_choices(started), attemptToken=started["token"])
+        assert result["maxScore"] == size
+        counts.append(len(queries))
+    assert counts == [SUBMIT_QUERIES[connection.vendor]] * 2
+
+
+SUBMIT_QUERIES = {"sqlite": 23, "postgresql": 23}
