@@ -177,7 +177,7 @@ class JSONList(Aggregate):
 class Chosen:
     """The choices an answer selected, by choice id: the source of list columns."""
 
-    field: str  # on the chosen-choice row: "choice_id" or "choice__text"
+    field: str  # on the chosen-choice row: "choice_id", "choice__public_id", "choice__text"
 
     def _aggregate(self, aggregate) -> Subquery:
         chosen = (
@@ -281,7 +281,10 @@ DATASETS = {
                 Column("is_correct", BOOLEAN, "is_correct"),
                 Column("choice_ids", Kind.INTEGER_LIST, Chosen("choice_id")),
                 Column(
-                    "choice_global_ids", Kind.GLOBAL_ID_LIST, Chosen("choice_id"), node="Choice"
+                    "choice_global_ids",
+                    Kind.GLOBAL_ID_LIST,
+                    Chosen("choice__public_id"),
+                    node="Choice",
                 ),
                 Column("choice_texts", Kind.TEXT_LIST, Chosen("choice__text")),
             ),
@@ -300,6 +303,7 @@ DATASETS = {
                     node="Question",
                 ),
                 Column("position", INTEGER, lambda row: row[1].position),
+                Column("version", INTEGER, lambda row: row[1].version),
                 Column("prompt", TEXT, lambda row: row[1].prompt),
                 Column("term_id", INTEGER, lambda row: row[1].term_id),
                 Column("term_global_id", GLOBAL_ID, lambda row: row[1].term_id, node="Term"),
@@ -325,7 +329,7 @@ DATASETS = {
                 ),
                 Column("question_position", INTEGER, lambda row: row[1].position),
                 Column("choice_id", INTEGER, lambda row: row[2].choice_id),
-                Column("choice_global_id", GLOBAL_ID, lambda row: row[2].choice_id, node="Choice"),
+                Column("choice_global_id", GLOBAL_ID, lambda row: row[2].public_id, node="Choice"),
                 Column("position", INTEGER, lambda row: row[2].position),
                 Column("text", TEXT, lambda row: row[2].text),
                 Column("is_correct", BOOLEAN, lambda row: row[2].is_correct),

@@ -96,6 +96,7 @@ class QuizSummary:
 @dataclass
 class ChoiceStats:
     choice_id: int
+    public_id: int  # what the API calls the choice (its global ID)
     position: int
     text: str
     is_correct: bool
@@ -111,6 +112,8 @@ class QuestionStats:
     position: int
     prompt: str
     term_id: int | None
+    version: int  # a question's versions are reported apart, side by side
+    retired: bool
     seen: int
     answered: int
     correct: int
@@ -316,6 +319,8 @@ def _question_stats(quiz: Quiz, since, until, score_variance) -> list[QuestionSt
                 position=question.position,
                 prompt=question.prompt,
                 term_id=question.term_id,
+                version=question.version,
+                retired=question.retired_at is not None,
                 seen=seen,
                 answered=answered,
                 correct=correct,
@@ -355,6 +360,7 @@ def _choice_stats(choice, row, answered: int, answered_score_sum) -> ChoiceStats
     )
     return ChoiceStats(
         choice_id=choice.pk,
+        public_id=choice.public_id,
         position=choice.position,
         text=choice.text,
         is_correct=choice.is_correct,

@@ -78,20 +78,22 @@ SELECT pair.b, pair.a FROM (
 ON CONFLICT DO NOTHING;
 
 INSERT INTO quizzes_quiz (id, title, slug, description, chapter_id, pass_percentage, status,
-                          published_at, created_at, updated_at)
+                          published_at, created_at, updated_at, reveal, shuffle_questions)
 SELECT q, 'Quiz ' || q, 'quiz-' || q, 'Questions on chapter ' || q, q, 70, 'published', now(),
-       now(), now()
+       now(), now(), 'always', false
 FROM generate_series(1, 50) AS q;
 
-INSERT INTO quizzes_question (id, quiz_id, position, prompt, kind, term_id, explanation)
+INSERT INTO quizzes_question (id, quiz_id, position, prompt, kind, term_id, explanation, version)
 SELECT (q - 1) * 20 + p, q, p, 'Which term matches definition ' || p || ' of quiz ' || q || '?',
        CASE WHEN p %% 5 = 0 THEN 'multiple' WHEN p %% 7 = 0 THEN 'true_false' ELSE 'single' END,
-       (q - 1) * 200 + p, 'Because of the definition.'
+       (q - 1) * 200 + p, 'Because of the definition.', 1
 FROM generate_series(1, 50) AS q, generate_series(1, 20) AS p;
 
-INSERT INTO quizzes_choice (id, question_id, position, text, is_correct)
+INSERT INTO quizzes_choice (id, question_id, position, text, is_correct, pinned, public_id)
 SELECT (question - 1) * 4 + c, question, c, 'Choice ' || c,
-       c = 1 OR (c = 2 AND question %% 5 = 0)
+       c = 1 OR (c = 2 AND question %% 5 = 0),
+       -- Benchmark choices are known by their id: both sides then serve the same IDs.
+       false, (question - 1) * 4 + c
 FROM generate_series(1, 1000) AS question, generate_series(1, 4) AS c
 WHERE c <= 2 OR (question - 1) %% 20 + 1 NOT IN (7, 14);
 """

@@ -47,7 +47,8 @@ from glossary_backend.inputs import unsafe_text
 
 logger = logging.getLogger("glossary_backend.graphql")
 
-SUBMISSION_FIELD = "submitQuizAttempt"
+# Fields that aliases must not batch: one of each per document.
+ONCE_PER_OPERATION = ("submitQuizAttempt", "startQuizAttempt")
 
 
 def _unsafe_path(value: Any, path: str) -> str | None:
@@ -156,19 +157,21 @@ class GraphQLView(StrawberryGraphQLView):
 
 
 class OneSubmissionPerOperation(ValidationRule):
-    """Aliases must not batch quiz submissions: at most one per document."""
+    """Aliases must not batch quiz submissions, nor attempt starts: at most one of each
+    per document."""
 
     def __init__(self, context):
         super().__init__(context)
-        self.submissions = 0
+        self.seen = dict.fromkeys(ONCE_PER_OPERATION, 0)
 
     def enter_field(self, node, *_args):
-        if node.name.value == SUBMISSION_FIELD:
-            self.submissions += 1
-            if self.submissions == 2:
+        name = node.name.value
+        if name in self.seen:
+            self.seen[name] += 1
+            if self.seen[name] == 2:
                 self.report_error(
                     GraphQLError(
-                        f"At most one {SUBMISSION_FIELD} per request.",
+                        f"At most one {name} per request.",
                         node,
                         extensions={"code": "BAD_USER_INPUT"},
                     )

@@ -193,6 +193,8 @@ SUBMISSION_RATE_LIMITS = [
     (60, env.int("SUBMISSIONS_PER_MINUTE", default=30)),
     (3600, env.int("SUBMISSIONS_PER_HOUR", default=300)),
 ]
+# How long a started quiz attempt may take before its token no longer submits.
+ATTEMPT_TOKEN_HOURS = env.int("ATTEMPT_TOKEN_HOURS", default=24)
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

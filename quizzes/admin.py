@@ -12,13 +12,21 @@ from glossary_backend.admin_extensions import AdminExtension
 from quizzes.models import (
     AttemptAnswer,
     Choice,
+    DrawRule,
     Question,
     Quiz,
     QuizAttempt,
     question_shape_errors,
     quiz_shape_problems,
 )
-from quizzes.services import PARKED, attempts_delete, quiz_generate, quiz_questions_changed
+from quizzes.services import (
+    PARKED,
+    attempts_delete,
+    question_contents,
+    question_versions_keep,
+    quiz_generate,
+    quiz_questions_changed,
+)
 from terms.admin import (
     ChapterAdmin,
     CheckedSaveAdmin,
@@ -173,12 +181,23 @@ class QuestionInline(nested_admin.NestedStackedInline):
             fields.remove("term")
         return [(name, {**options, "fields": fields})]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).current()
+
+
+class DrawRuleInline(admin.TabularInline):
+    model = DrawRule
+    fields = ["position", "count", "term", "chapter"]
+    autocomplete_fields = ["term", "chapter"]
+    extra = 0
+    verbose_name = "draw rule (questions per attempt about a term or a chapter)"
+
 
 @admin.register(Quiz)
 class QuizAdmin(nested_admin.NestedModelAdminMixin, PublishableAdmin):
     fields = [
         "title", "slug", "chapter", "status", "go_live_at", "expire_at", "pass_percentage",
-        "description", "based_on",
+        "reveal", "shuffle_questions", "draw_count", "description", "based_on",
     ]  # fmt: skip
     list_display = [
         "title", "chapter", "status", "schedule", "question_count", "attempt_count", "updated",
@@ -189,7 +208,7 @@ class QuizAdmin(nested_admin.NestedModelAdminMixin, PublishableAdmin):
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["chapter"]
     readonly_fields = ["published_at", "created_at", "updated_at"]
-    inlines = [QuestionInline]
+    inlines = [QuestionInline, DrawRuleInline]
     actions = [publish, unpublish, archive]
 
     class Media:
@@ -205,6 +224,12 @@ class QuizAdmin(nested_admin.NestedModelAdminMixin, PublishableAdmin):
             )
             .order_by(*Quiz._meta.ordering)  # GROUP BY drops the default ordering
         )
+
+    def save_formset(self, request, form, formset, change):
+        # An answered question edited here gets a new version (question_versions_keep).
+        before = question_contents(form.instance.pk for form in formset.forms if form.instance.pk)
+        super().save_formset(request, form, formset, change)
+        question_versions_keep(before=before)
 
     @admin.display(description="Questions", ordering="questions_total")
     def question_count(self, quiz):
@@ -232,22 +257,29 @@ class ChoiceInlineFormSet(BaseInlineFormSet):
 class ChoiceInline(admin.TabularInline):
     model = Choice
     formset = ChoiceInlineFormSet
-    fields = ["position", "text", "is_correct"]
+    fields = ["position", "text", "is_correct", "pinned"]
     extra = 0
     min_num = 2
 
 
 @admin.register(Question)
 class QuestionAdmin(CheckedSaveAdmin):
-    list_display = ["__str__", "quiz", "kind", "term"]
+    list_display = ["__str__", "quiz", "kind", "term", "version", "retired_at"]
     list_select_related = ["quiz", "term"]
     list_filter = ["kind", "quiz"]
     search_fields = ["prompt", "quiz__title", "term__name"]
     autocomplete_fields = ["quiz", "term"]
     inlines = [ChoiceInline]
+    readonly_fields = ["version", "retired_at"]
+
+    def save_model(self, request, obj, form, change):
+        # What the question asked before this edit, for question_versions_keep.
+        obj.content_before = question_contents([obj.pk] if change else [])
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        question_versions_keep(before=form.instance.content_before)
         # The state left behind, in the same transaction: the question's quiz, and the
         # quiz it was moved from, must still be answerable if published.
         quizzes = {form.instance.quiz_id, form.initial.get("quiz")} - {None}

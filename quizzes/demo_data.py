@@ -37,7 +37,7 @@ class QuestionProfile:
 
 def _profiles(quiz: Quiz, rng: random.Random) -> list[QuestionProfile]:
     profiles = []
-    for question in quiz.questions.prefetch_related("choices"):
+    for question in quiz.questions.current().prefetch_related("choices"):
         choices = list(question.choices.all())
         wrong = [choice.pk for choice in choices if not choice.is_correct]
         profiles.append(

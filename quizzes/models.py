@@ -1,4 +1,5 @@
 import datetime
+import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,7 +39,9 @@ class QuizQuerySet(PublishableQuerySet):
     def publication_problems(self) -> list[str]:
         """A published quiz is answerable: it has questions, each of a well-formed shape."""
         quizzes = self.prefetch_related(
-            models.Prefetch("questions", queryset=Question.objects.prefetch_related("choices"))
+            models.Prefetch(
+                "questions", queryset=Question.objects.current().prefetch_related("choices")
+            )
         )
         return [
             f"{quiz}: {problem}"
@@ -85,6 +88,32 @@ class Quiz(Publishable):
         editable=False,
     )
 
+    class Reveal(models.TextChoices):
+        ALWAYS = "always", "After every attempt"
+        AFTER_PASS = "after_pass", "Only after a pass"
+        NEVER = "never", "Never (score only)"
+
+    reveal = models.CharField(
+        "reveal answers",
+        max_length=16,
+        choices=Reveal.choices,
+        default=Reveal.ALWAYS,
+        help_text="What a submission tells the learner besides the score: which questions were "
+        "right, the correct choices and the explanations.",
+    )
+    shuffle_questions = models.BooleanField(
+        default=False,
+        help_text="Serve the questions in a new order per attempt (choices are always "
+        "shuffled, except pinned ones).",
+    )
+    draw_count = models.PositiveSmallIntegerField(
+        "questions per attempt",
+        null=True,
+        blank=True,
+        help_text="Draw this many questions per attempt from all of the quiz's questions; "
+        "leave empty to ask every question. Ignored when the quiz has draw rules.",
+    )
+
     objects = QuizQuerySet.as_manager()
 
     class Meta:
@@ -109,11 +138,21 @@ class Quiz(Publishable):
     def __str__(self):
         return self.title
 
+    def reveals_answers(self, *, passed: bool) -> bool:
+        """Whether an attempt that `passed` (or not) is told its correct answers."""
+        return self.reveal == self.Reveal.ALWAYS or (
+            self.reveal == self.Reveal.AFTER_PASS and passed
+        )
+
 
 class QuestionQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """A question is visible exactly when its quiz is."""
-        return self.filter(quiz__in=Quiz.objects.visible_to(user))
+        """A question is visible exactly when its quiz is, in its current version."""
+        return self.current().filter(quiz__in=Quiz.objects.visible_to(user))
+
+    def current(self):
+        """The versions a quiz asks now: not those kept for the attempts that answered them."""
+        return self.filter(retired_at__isnull=True)
 
 
 class Question(StoredTextRules):
@@ -145,16 +184,39 @@ class Question(StoredTextRules):
     explanation = models.TextField(
         blank=True, help_text="Shown to learners after they submit, whatever they answered."
     )
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Goes up when the prompt, kind, choices or correctness of an answered "
+        "question change; answers and statistics stay with the version they were given to.",
+    )
+    previous = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="next_version",
+        help_text="The version this one replaced.",
+    )
+    retired_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a newer version replaced this one; a retired version is kept for "
+        "the attempts that answered it and is no longer asked.",
+    )
 
     objects = QuestionQuerySet.as_manager()
 
     class Meta:
         base_manager_name = "objects"
         # quiz_id, not quiz: ordering by the relation would join quizzes to sort by title.
-        ordering = ["quiz_id", "position"]
+        ordering = ["quiz_id", "position", "version"]
         constraints = [
             models.UniqueConstraint(
                 fields=["quiz", "position"],
+                condition=Q(retired_at__isnull=True),
                 name="question_position_unique",
                 violation_error_message="Another question of this quiz has this position.",
             ),
@@ -166,7 +228,8 @@ class Question(StoredTextRules):
         ]
 
     def __str__(self):
-        return f"{self.position}. {self.prompt[:80]}"
+        label = f"{self.position}. {self.prompt[:80]}"
+        return label if self.version == 1 else f"{label} (version {self.version})"
 
 
 def question_shape_errors(kind: str, correct_flags: list[bool]) -> list[ValidationError]:
@@ -224,8 +287,18 @@ def quiz_shape_problems(questions: list[tuple[int, str, list[bool]]]) -> list[st
 
 class ChoiceQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """A choice is visible exactly when its question is."""
+        """A choice is visible exactly when its question (in its current version) is."""
         return self.filter(question__in=Question.objects.visible_to(user))
+
+
+# Choices are known to clients by a random number, not by their primary key, which
+# follows authoring order (and so would tell where the first-written, often correct,
+# choice is). 2**53 keeps it exact in JavaScript.
+PUBLIC_ID_LIMIT = 2**53
+
+
+def new_public_id() -> int:
+    return secrets.randbelow(PUBLIC_ID_LIMIT - 1) + 1
 
 
 class Choice(StoredTextRules):
@@ -236,6 +309,17 @@ class Choice(StoredTextRules):
     text = models.CharField(max_length=500, help_text="The answer as learners read it.")
     is_correct = models.BooleanField(
         default=False, help_text="Never shown to learners before they submit."
+    )
+    pinned = models.BooleanField(
+        default=False,
+        help_text="Keep this choice at its position when the choices are shuffled (for "
+        "“All of the above”, say).",
+    )
+    public_id = models.BigIntegerField(
+        unique=True,
+        default=new_public_id,
+        editable=False,
+        help_text="The random number the API knows the choice by.",
     )
 
     objects = ChoiceQuerySet.as_manager()
@@ -259,6 +343,57 @@ class Choice(StoredTextRules):
 
     def __str__(self):
         return self.text
+
+
+class DrawRule(models.Model):
+    """A stratum of a quiz's draw: this many questions about a term, or about the terms
+    of a chapter, per attempt."""
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="draw_rules")
+    position = models.PositiveIntegerField(default=1, help_text="Rules draw in this order.")
+    count = models.PositiveSmallIntegerField(
+        default=1, help_text="How many questions to draw per attempt."
+    )
+    term = models.ForeignKey(
+        Term,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Draw from the questions about this term…",
+    )
+    chapter = models.ForeignKey(
+        Chapter,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="…or from the questions about the terms of this chapter.",
+    )
+
+    class Meta:
+        ordering = ["quiz_id", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(term__isnull=True) ^ Q(chapter__isnull=True),
+                name="draw_rule_term_or_chapter",
+                violation_error_message="A draw rule names a term or a chapter, not both.",
+            ),
+            models.CheckConstraint(
+                condition=Q(count__gte=1),
+                name="draw_rule_count_positive",
+                violation_error_message="A draw rule draws at least one question.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.count} about {self.term or self.chapter}"
+
+    def covers(self, question: "Question") -> bool:
+        """Whether `question` (its term selected) is in this rule's stratum."""
+        if self.term_id is not None:
+            return question.term_id == self.term_id
+        return question.term is not None and question.term.chapter_id == self.chapter_id
 
 
 class QuizAttemptQuerySet(models.QuerySet):
@@ -299,7 +434,17 @@ class QuizAttempt(models.Model):
     answers_fingerprint = models.CharField(
         max_length=64, help_text="Digest of the submitted answers, to recognise a true retry."
     )
-    started_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="From the attempt token; as the client said without one."
+    )
+    seed = models.BigIntegerField(
+        null=True, blank=True, help_text="The attempt token's seed; empty without a token."
+    )
+    order = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The order the attempt was served in: [[question id, [choice ids]], ...].",
+    )
     submitted_at = models.DateTimeField(db_index=True)
     duration = models.DurationField(null=True, blank=True)
     score = models.PositiveIntegerField()
@@ -319,6 +464,8 @@ class QuizAttempt(models.Model):
             models.UniqueConstraint(
                 fields=["quiz", "client_id", "idempotency_key"], name="attempt_idempotency_unique"
             ),
+            # One attempt per attempt token (its seed); token-less attempts have none.
+            models.UniqueConstraint(fields=["quiz", "seed"], name="attempt_seed_unique"),
             models.CheckConstraint(
                 condition=Q(score__lte=models.F("max_score")), name="attempt_score_at_most_max"
             ),
@@ -383,9 +530,9 @@ class SubmissionCounter(models.Model):
 
 
 class QuizTerm(models.Model):
-    """A term some question of a quiz asks about, once per pair however many questions do.
+    """A term some current question of a quiz asks about, once per pair however many do.
 
-    A database view over the questions (migration quizzes 0010): derived, never written.
+    A database view over the questions (migration quizzes 0012): derived, never written.
     """
 
     pk = models.CompositePrimaryKey("quiz", "term")

@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch
 
-from quizzes.models import AttemptAnswer, QuizAttempt
+from quizzes.models import AttemptAnswer, Choice, QuizAttempt
 from terms.models import Term
 
 
@@ -24,3 +24,11 @@ def attempt_with_results(*, attempt_id: int, user) -> QuizAttempt:
         .prefetch_related(Prefetch("answers", queryset=answers))
         .get(pk=attempt_id)
     )
+
+
+def choice_pks(public_ids: list[int]) -> dict[int, int]:
+    """Primary key per public id, for the public ids of existing choices (no query when
+    there are none)."""
+    if not public_ids:
+        return {}
+    return dict(Choice.objects.filter(public_id__in=set(public_ids)).values_list("public_id", "pk"))

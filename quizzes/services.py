@@ -22,6 +22,15 @@ from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
+from quizzes.attempts import (
+    AttemptStart,
+    AttemptTokenError,
+    attempt_draw,
+    attempt_token,
+    attempt_token_read,
+    choice_order,
+    new_seed,
+)
 from quizzes.listeners import AttemptChange, attempts_changed
 from quizzes.models import (
     MAX_QUESTIONS,
@@ -51,6 +60,9 @@ class ErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"
     INVALID_STARTED_AT = "INVALID_STARTED_AT"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    ATTEMPT_TOKEN_INVALID = "ATTEMPT_TOKEN_INVALID"
+    ATTEMPT_TOKEN_EXPIRED = "ATTEMPT_TOKEN_EXPIRED"
+    ATTEMPT_TOKEN_REQUIRED = "ATTEMPT_TOKEN_REQUIRED"
 
 
 def client_error(field_name: str, message: str, code: ErrorCode) -> ValidationError:
@@ -63,9 +75,64 @@ class AnswerInput:
     choice_ids: list[int] = field(default_factory=list)
 
 
-def answers_fingerprint(answers: list[AnswerInput]) -> str:
+def answers_fingerprint(answers: list[AnswerInput], seed: int | None = None) -> str:
     normalized = sorted((answer.question_id, sorted(answer.choice_ids)) for answer in answers)
+    if seed is not None:  # an attempt token's answers are not another token's
+        normalized = [seed, normalized]
     return hashlib.sha256(json.dumps(normalized).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StartedAttempt:
+    token: str
+    start: AttemptStart
+    questions: list[tuple[Question, list[Choice]]]
+
+
+def _published_quiz(quiz_id: int) -> Quiz:
+    quiz = Quiz.objects.published().filter(pk=quiz_id).first()
+    if quiz is None:
+        raise client_error("quiz", "No published quiz has this id.", ErrorCode.QUIZ_NOT_FOUND)
+    return quiz
+
+
+def _questions(queryset) -> list[Question]:
+    return list(queryset.select_related("term").prefetch_related("choices"))
+
+
+def attempt_start(*, quiz_id: int, now: datetime.datetime | None = None) -> StartedAttempt:
+    """Start an attempt at the published quiz `quiz_id`: draw its questions and order
+    them and their choices from a fresh seed, and sign all that in a token that
+    `attempt_submit` takes. Writes nothing. Raises ValidationError (QUIZ_NOT_FOUND)."""
+    quiz = _published_quiz(quiz_id)
+    quiz_questions = _questions(quiz.questions.current())
+    seed = new_seed()
+    drawn = attempt_draw(quiz, quiz_questions, seed)
+    start = AttemptStart(
+        quiz_id=quiz.pk,
+        seed=seed,
+        started_at=now or timezone.now(),
+        question_ids=tuple(question.pk for question in drawn),
+    )
+    return StartedAttempt(
+        token=attempt_token(start),
+        start=start,
+        questions=[(question, choice_order(question, seed)) for question in drawn],
+    )
+
+
+def _token_start(token: str, quiz: Quiz) -> AttemptStart:
+    try:
+        start = attempt_token_read(token)
+    except AttemptTokenError as error:
+        raise client_error("attemptToken", error.message, ErrorCode(error.code)) from None
+    if start.quiz_id != quiz.pk:
+        raise client_error(
+            "attemptToken",
+            "This attempt token belongs to another quiz.",
+            ErrorCode.ATTEMPT_TOKEN_INVALID,
+        )
+    return start
 
 
 def attempt_submit(
@@ -75,51 +142,92 @@ def attempt_submit(
     idempotency_key: str,
     client_id: str = "",
     started_at: datetime.datetime | None = None,
+    attempt_token: str | None = None,
     user=None,
     now: datetime.datetime | None = None,
 ) -> QuizAttempt:
     """Score `answers` to the published quiz `quiz_id` and store the attempt, once.
 
+    With `attempt_token` (from `attempt_start`), the attempt is the one the token
+    started: its questions are those the token drew, its start time the token's, and
+    the order it served is stored with it; a token submits one attempt only (its
+    retries replay it). Without a token (deprecated), every question of the quiz is
+    asked and `started_at` is the client's word.
+
     A question is right when the selected choices equal its correct choices; questions
-    left out count as wrong. The attempt and one answer per question of the quiz are
+    left out count as wrong. The attempt and one answer per question asked are
     written in one transaction. Repeating a submission with the same (quiz, client_id,
     idempotency_key) returns the stored attempt and writes nothing, even when the two
     requests race; repeating it with other answers is an IDEMPOTENCY_CONFLICT.
     `now` is the submission time, for importing past attempts; the clock by default.
     Raises ValidationError (codes in ErrorCode) and then writes nothing.
     """
-    quiz = Quiz.objects.published().filter(pk=quiz_id).first()
-    if quiz is None:
-        raise client_error("quiz", "No published quiz has this id.", ErrorCode.QUIZ_NOT_FOUND)
-    questions = {question.pk: question for question in quiz.questions.prefetch_related("choices")}
+    quiz = _published_quiz(quiz_id)
+    now = now or timezone.now()
+    start = None
+    if attempt_token is not None:
+        start = _token_start(attempt_token, quiz)
+        asked = _questions(Question.objects.filter(quiz=quiz, pk__in=start.question_ids))
+        if len(asked) != len(start.question_ids):
+            raise client_error(
+                "attemptToken",
+                "The quiz changed since this attempt started; start it again.",
+                ErrorCode.ATTEMPT_TOKEN_INVALID,
+            )
+        started_at = start.started_at
+    else:
+        if quiz.draw_count or quiz.draw_rules.exists():
+            raise client_error(
+                "attemptToken",
+                "This quiz draws questions per attempt: start it with startQuizAttempt.",
+                ErrorCode.ATTEMPT_TOKEN_REQUIRED,
+            )
+        asked = _questions(quiz.questions.current())
+    questions = {question.pk: question for question in asked}
     _validate_answers(answers, questions)
 
-    now = now or timezone.now()
-    if started_at is not None and not (
-        now - datetime.timedelta(days=7) <= started_at <= now + CLOCK_SKEW
+    if (
+        start is None
+        and started_at is not None
+        and not (now - datetime.timedelta(days=7) <= started_at <= now + CLOCK_SKEW)
     ):
         raise client_error(
             "startedAt",
             "startedAt must be a time within the last seven days.",
             ErrorCode.INVALID_STARTED_AT,
         )
-    fingerprint = answers_fingerprint(answers)
+    seed = start.seed if start is not None else None
+    fingerprint = answers_fingerprint(answers, seed)
     identity = {"quiz": quiz, "client_id": client_id, "idempotency_key": idempotency_key}
+    order = None
+    if start is not None:
+        order = [
+            [pk, [choice.pk for choice in choice_order(questions[pk], seed)]]
+            for pk in start.question_ids
+        ]
 
-    existing = QuizAttempt.objects.filter(**identity).first()
+    existing = _existing(identity, seed)
     if existing is not None:
         return _replay(existing, fingerprint)
     try:
         with transaction.atomic():
             return _store_attempt(
-                identity, questions, answers, fingerprint, started_at, now, quiz, user
-            )
+                identity, questions, answers, fingerprint, started_at, now, quiz, user,
+                seed=seed, order=order,
+            )  # fmt: skip
     except IntegrityError:
-        # A concurrent request with the same key committed first: answer as a retry.
-        existing = QuizAttempt.objects.filter(**identity).first()
+        # A concurrent request with the same key or token committed first: a retry.
+        existing = _existing(identity, seed)
         if existing is None:
             raise
         return _replay(existing, fingerprint)
+
+
+def _existing(identity: dict, seed: int | None) -> QuizAttempt | None:
+    existing = QuizAttempt.objects.filter(**identity).first()
+    if existing is None and seed is not None:
+        existing = QuizAttempt.objects.filter(quiz=identity["quiz"], seed=seed).first()
+    return existing
 
 
 def _validate_answers(answers: list[AnswerInput], questions: dict[int, Question]) -> None:
@@ -166,7 +274,9 @@ def _validate_answers(answers: list[AnswerInput], questions: dict[int, Question]
             )
 
 
-def _store_attempt(identity, questions, answers, fingerprint, started_at, now, quiz, user):
+def _store_attempt(
+    identity, questions, answers, fingerprint, started_at, now, quiz, user, *, seed, order
+):
     selected = {answer.question_id: set(answer.choice_ids) for answer in answers}
     results = {
         question.pk: question_correct(
@@ -181,6 +291,8 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
         user=user if user is not None and user.is_authenticated else None,
         answers_fingerprint=fingerprint,
         started_at=started_at,
+        seed=seed,
+        order=order,
         submitted_at=now,
         duration=now - started_at if started_at is not None and started_at <= now else None,
         score=scored.score,
@@ -199,6 +311,93 @@ def _store_attempt(identity, questions, answers, fingerprint, started_at, now, q
     )
     attempts_changed([attempt.pk], AttemptChange.STORED)
     return attempt
+
+
+@dataclass(frozen=True)
+class QuestionContent:
+    """What makes a question the same question for its statistics."""
+
+    prompt: str
+    kind: str
+    explanation: str
+    term_id: int | None
+    choices: tuple[tuple[int, int, str, bool, bool], ...]  # pk, position, text, correct, pinned
+
+    def asks_the_same(self, other: "QuestionContent") -> bool:
+        """Same prompt, kind, choices (by row, text and correctness): an edit of anything
+        else (explanation, term, positions, pinning) keeps the version."""
+
+        def scored(content):
+            return {(pk, text, correct) for pk, _, text, correct, _ in content.choices}
+
+        return (self.prompt, self.kind, scored(self)) == (other.prompt, other.kind, scored(other))
+
+
+def question_contents(question_ids) -> dict[int, QuestionContent]:
+    """The stored content of the questions `question_ids`, to compare after an edit."""
+    return {
+        question.pk: QuestionContent(
+            prompt=question.prompt,
+            kind=question.kind,
+            explanation=question.explanation,
+            term_id=question.term_id,
+            choices=tuple(
+                (c.pk, c.position, c.text, c.is_correct, c.pinned) for c in question.choices.all()
+            ),
+        )
+        for question in Question.objects.filter(pk__in=list(question_ids)).prefetch_related(
+            "choices"
+        )
+    }
+
+
+@transaction.atomic
+def question_versions_keep(*, before: dict[int, QuestionContent]) -> list[Question]:
+    """Call after editing questions, with their `question_contents` from before the edit.
+
+    A question that learners answered and whose prompt, kind, choices or correctness
+    changed gets a new version: its content from before is kept as a retired copy
+    (version n, with copies of its choices), the answers given so far move to that copy
+    with their selections, and the edited question becomes version n + 1, linked to it.
+    Attempts keep the version they answered, and analytics (keyed by question and
+    choice) report each version apart: the listeners hear the moved attempts leave and
+    come back, in this transaction. Returns the retired copies.
+    """
+    after = question_contents(before)
+    changed = [
+        pk for pk, content in before.items() if pk in after and not after[pk].asks_the_same(content)
+    ]
+    answered = set(
+        AttemptAnswer.objects.filter(question__in=changed).values_list("question", flat=True)
+    )
+    kept = []
+    for question in Question.objects.filter(pk__in=answered).order_by("pk"):
+        old = before[question.pk]
+        attempt_ids = list(
+            AttemptAnswer.objects.filter(question=question).values_list("attempt", flat=True)
+        )
+        attempts_changed(attempt_ids, AttemptChange.DELETING)
+        Question.objects.filter(pk=question.pk).update(previous=None)  # one-to-one
+        copy = Question.objects.create(
+            quiz_id=question.quiz_id, position=question.position, prompt=old.prompt,
+            kind=old.kind, explanation=old.explanation, term_id=old.term_id,
+            version=question.version, previous=question.previous, retired_at=timezone.now(),
+        )  # fmt: skip
+        choice_copies = {
+            pk: Choice.objects.create(
+                question=copy, position=position, text=text, is_correct=correct, pinned=pinned
+            )
+            for pk, position, text, correct, pinned in old.choices
+        }
+        for pk, choice in choice_copies.items():
+            AttemptAnswerChoice.objects.filter(answer__question=question, choice_id=pk).update(
+                choice=choice
+            )
+        AttemptAnswer.objects.filter(question=question).update(question=copy)
+        Question.objects.filter(pk=question.pk).update(version=question.version + 1, previous=copy)
+        attempts_changed(attempt_ids, AttemptChange.STORED)
+        kept.append(copy)
+    return kept
 
 
 DELETE_BATCH = 500
@@ -241,16 +440,42 @@ def _replay(existing: QuizAttempt, fingerprint: str) -> QuizAttempt:
 MIN_TERMS_FOR_QUIZ = 4
 CHOICES_PER_QUESTION = 4
 WORD = re.compile(r"[a-z]{4,}")
+BLANK = "____"
 
 
 def _words(text: str) -> set[str]:
     return set(WORD.findall(text.lower()))
 
 
+def masked_definition(term: Term) -> str:
+    """The term's definition with every mention of its answer (name, abbreviation,
+    expansion, aliases; any case, plurals included) blanked out, longest form first."""
+    forms = sorted(
+        {form for form in (term.name, term.abbreviation, term.expansion, *term.alias_list) if form},
+        key=len,
+        reverse=True,
+    )
+    text = term.definition
+    for form in forms:
+        text = re.sub(rf"(?<!\w){re.escape(form)}\w*", BLANK, text, flags=re.IGNORECASE)
+    return text
+
+
+def generated_quiz_names(chapter: Chapter, seed: int) -> tuple[str, str]:
+    """(title, slug) of the quiz generated from `chapter` with `seed`: distinct per seed,
+    readable, and within the fields' lengths however long the chapter's own are."""
+    suffix = f"-quiz-{seed}"
+    slug = slugify(chapter.slug)[: Quiz._meta.get_field("slug").max_length - len(suffix)]
+    ending = f": which term is it? (set {seed})"
+    title = chapter.title[: Quiz._meta.get_field("title").max_length - len(ending)]
+    return f"{title}{ending}", f"{slug}{suffix}"
+
+
 def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
     """Draft a "which term matches this definition?" quiz from the chapter's published terms.
 
-    Each question asks for one term; its three distractors come from the same chapter,
+    Each question asks for one term, its definition quoted with the answer blanked out
+    (masked_definition); its three distractors come from the same chapter,
     related terms first, then the terms whose definitions share the most words. The
     same chapter content and seed give the same quiz. The quiz is saved as a draft for
     editors to review. Raises ValidationError when the chapter has fewer than four
@@ -274,7 +499,7 @@ def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
             f"Ask for 1 to {most} questions (one per published term, {MAX_QUESTIONS} at most).",
             code="question_count",
         )
-    slug = slugify(f"{chapter.slug}-quiz-{seed}")
+    title, slug = generated_quiz_names(chapter, seed)
     if Quiz.objects.filter(slug=slug).exists():
         raise ValidationError(f'A quiz "{slug}" already exists; use another seed.', code="exists")
 
@@ -282,7 +507,7 @@ def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
     words = {term.pk: _words(term.definition) for term in terms}
     with transaction.atomic(), revisions.recording(revisions.service_path("quiz_generate")):
         quiz = Quiz.objects.create(
-            title=f"{chapter.title}: which term is it?",
+            title=title,
             slug=slug,
             chapter=chapter,
             description=f"Match each definition to its term ({questions} questions).",
@@ -303,7 +528,7 @@ def quiz_generate(*, chapter: Chapter, questions: int, seed: int) -> Quiz:
             question = Question.objects.create(
                 quiz=quiz,
                 position=position,
-                prompt=f"Which term matches this definition? “{term.definition}”",
+                prompt=f"Which term matches this definition? “{masked_definition(term)}”",
                 kind=Question.Kind.SINGLE,
                 term=term,
                 explanation=f"{term.name}: {term.definition}",
@@ -360,10 +585,11 @@ def _restore_questions(quiz: Quiz, state: revisions.State) -> None:
             code="deleted_term",
         )
     try:
-        Choice.objects.filter(question__quiz=quiz).exclude(
+        # Retired versions stay: they belong to the attempts that answered them.
+        Choice.objects.filter(question__quiz=quiz, question__retired_at__isnull=True).exclude(
             pk__in=[choice.pk for choice in choices]
         ).delete()
-        Question.objects.filter(quiz=quiz).exclude(
+        Question.objects.current().filter(quiz=quiz).exclude(
             pk__in=[question.pk for question in questions]
         ).delete()
     except ProtectedError:

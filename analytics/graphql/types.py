@@ -68,7 +68,7 @@ class QuizSummaryType:
 
 @strawberry.type(name="ChoiceStats", description="How often a choice was picked.")
 class ChoiceStatsType:
-    choice_id: strawberry.Private[int]
+    public_id: strawberry.Private[int]
     position: int = strawberry.field(description="The choice's position.")
     text: str = strawberry.field(description="The choice's text.")
     is_correct: bool = strawberry.field(description="Whether it is a correct choice.")
@@ -83,7 +83,7 @@ class ChoiceStatsType:
 
     @strawberry.field(description="The choice's ID.")
     def id(self) -> relay.GlobalID:
-        return relay.GlobalID("Choice", str(self.choice_id))
+        return relay.GlobalID("Choice", str(self.public_id))
 
 
 @strawberry.type(name="QuestionStats", description="Item analysis of one question.")
@@ -92,6 +92,13 @@ class QuestionStatsType:
     term_id: strawberry.Private[int | None]
     position: int = strawberry.field(description="The question's position.")
     prompt: str = strawberry.field(description="The question's prompt.")
+    version: int = strawberry.field(
+        description="The question's version: an edit of an answered question starts a new "
+        "one, reported apart."
+    )
+    retired: bool = strawberry.field(
+        description="A version a newer one replaced; kept for the attempts that answered it."
+    )
     seen: int = strawberry.field(description="Attempts that had this question.")
     answered: int = strawberry.field(description="Attempts that selected at least one choice.")
     correct: int = strawberry.field(description="Attempts that got it right.")

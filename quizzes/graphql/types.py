@@ -7,6 +7,7 @@ from strawberry_django.relay import DjangoListConnection
 
 from glossary_backend.cost import MaxItems
 from glossary_backend.graphql import count_per_parent, request_user
+from quizzes.attempts import arrange
 from quizzes.graphql.filters import QuizFilter
 from quizzes.models import (
     MAX_CHOICES,
@@ -29,7 +30,8 @@ QuestionKind = strawberry.enum(
 class ChoiceType(relay.Node):
     """One answer offered for a question. Whether it is correct is only told after submission."""
 
-    id: relay.NodeID[int]
+    # A random number, not the primary key: IDs tell nothing of authoring order.
+    public_id: relay.NodeID[int]
 
     text: strawberry.auto
 
@@ -47,9 +49,15 @@ class QuestionType(relay.Node):
     term: TermType | None = strawberry_django.field(
         description="The glossary term the question tests, when it is published."
     )
-    choices: list[ChoiceType] = strawberry_django.field(
-        description="The choices, in order.", extensions=[MaxItems(MAX_CHOICES)]
+
+    @strawberry_django.field(
+        description="The choices: pinned ones in their place, the others in a fixed order "
+        "unrelated to authoring. An attempt (startQuizAttempt) serves its own order.",
+        prefetch_related=["choices"],
+        extensions=[MaxItems(MAX_CHOICES)],
     )
+    def choices(self, root: Question) -> list[ChoiceType]:
+        return arrange(list(root.choices.all()), None)
 
     @classmethod
     def get_queryset(cls, queryset, info: strawberry.Info, **kwargs):
@@ -73,7 +81,7 @@ class QuizType(relay.Node):
 
     @strawberry_django.field(
         description="How many questions the quiz has.",
-        annotate={"question_total": count_per_parent(Question.objects.all(), "quiz")},
+        annotate={"question_total": count_per_parent(Question.objects.current(), "quiz")},
     )
     def question_count(self, root: Quiz) -> int:
         return root.question_total
@@ -101,17 +109,75 @@ class TermQuizFields:
     )
 
 
+def choice_global_id(choice: Choice) -> relay.GlobalID:
+    return relay.GlobalID("Choice", str(choice.public_id))
+
+
+@strawberry.type(name="StartedQuestion", description="A question as one started attempt serves it.")
+class StartedQuestionType:
+    question: strawberry.Private[Question]
+    served: strawberry.Private[list[Choice]]
+    index: strawberry.Private[int]
+
+    @strawberry.field(description="The question's ID, to answer it with.")
+    def id(self) -> relay.GlobalID:
+        return relay.GlobalID("Question", str(self.question.pk))
+
+    @strawberry.field(description="1 for the first question this attempt asks, and so on.")
+    def position(self) -> int:
+        return self.index
+
+    @strawberry.field(description="The question as learners read it.")
+    def prompt(self) -> str:
+        return self.question.prompt
+
+    @strawberry.field(description="How the question is answered.")
+    def kind(self) -> QuestionKind:
+        return self.question.kind
+
+    @strawberry.field(
+        description="The choices, in the order this attempt shows them.",
+        extensions=[MaxItems(MAX_CHOICES)],
+    )
+    def choices(self) -> list[ChoiceType]:
+        return self.served
+
+
+@strawberry.type(
+    name="StartedQuizAttempt",
+    description="An attempt the server started: submit its answers with its token.",
+)
+class StartedQuizAttemptType:
+    token: str = strawberry.field(
+        description="Signed: pass it as attemptToken to submitQuizAttempt, unchanged."
+    )
+    started_at: datetime.datetime = strawberry.field(
+        description="When the attempt started; durations are counted from it."
+    )
+    expires_at: datetime.datetime = strawberry.field(
+        description="The token no longer submits after this time."
+    )
+    questions: list[StartedQuestionType] = strawberry.field(
+        description="The questions this attempt asks, in its order.",
+        extensions=[MaxItems(MAX_QUESTIONS)],
+    )
+
+
 @strawberry.type(name="QuestionResult", description="How one question of an attempt went.")
 class QuestionResultType:
     answer: strawberry.Private[AttemptAnswer]
+    revealed: strawberry.Private[bool]
 
     @strawberry.field(description="The question.")
     def question(self) -> QuestionType:
         return self.answer.question
 
-    @strawberry.field(description="Whether the selected choices were exactly the correct ones.")
-    def correct(self) -> bool:
-        return self.answer.is_correct
+    @strawberry.field(
+        description="Whether the selected choices were exactly the correct ones; null when "
+        "the quiz does not reveal answers to this attempt."
+    )
+    def correct(self) -> bool | None:
+        return self.answer.is_correct if self.revealed else None
 
     @strawberry.field(description="Whether any choice was selected.")
     def answered(self) -> bool:
@@ -119,22 +185,27 @@ class QuestionResultType:
 
     @strawberry.field(description="The choices the learner selected.")
     def selected_choice_ids(self) -> list[relay.GlobalID]:
-        return [
-            relay.GlobalID("Choice", str(choice.pk))
-            for choice in self.answer.selected_choices.all()
-        ]
+        return [choice_global_id(choice) for choice in self.answer.selected_choices.all()]
 
-    @strawberry.field(description="The correct choices.")
-    def correct_choice_ids(self) -> list[relay.GlobalID]:
+    @strawberry.field(
+        description="The correct choices; null when the quiz does not reveal answers to "
+        "this attempt."
+    )
+    def correct_choice_ids(self) -> list[relay.GlobalID] | None:
+        if not self.revealed:
+            return None
         return [
-            relay.GlobalID("Choice", str(choice.pk))
+            choice_global_id(choice)
             for choice in self.answer.question.choices.all()
             if choice.is_correct
         ]
 
-    @strawberry.field(description="Why the correct choices are correct.")
-    def explanation(self) -> str:
-        return self.answer.question.explanation
+    @strawberry.field(
+        description="Why the correct choices are correct; null when the quiz does not "
+        "reveal answers to this attempt."
+    )
+    def explanation(self) -> str | None:
+        return self.answer.question.explanation if self.revealed else None
 
     @strawberry.field(description="The term the question tests, when it is published.")
     def term(self) -> TermType | None:
@@ -156,7 +227,8 @@ class QuizAttemptType:
         description="Whether the percentage reached the quiz's pass percentage."
     )
     started_at: datetime.datetime | None = strawberry_django.field(
-        description="When the learner started, as the client said."
+        description="When the attempt started: from its attempt token, or as the client "
+        "said without one."
     )
     submitted_at: datetime.datetime = strawberry_django.field(
         description="When the server stored the attempt."
@@ -175,4 +247,14 @@ class QuizAttemptType:
         extensions=[MaxItems(MAX_QUESTIONS)],
     )
     def results(self, root: QuizAttempt) -> list[QuestionResultType]:
-        return [QuestionResultType(answer=answer) for answer in root.answers.all()]
+        revealed = root.quiz.reveals_answers(passed=root.passed)
+        return [
+            QuestionResultType(answer=answer, revealed=revealed) for answer in root.answers.all()
+        ]
+
+    @strawberry.field(
+        description="Whether the results tell which questions were right, the correct "
+        "choices and the explanations (the quiz's reveal rule)."
+    )
+    def answers_revealed(self, root: QuizAttempt) -> bool:
+        return root.quiz.reveals_answers(passed=root.passed)

@@ -161,7 +161,7 @@ def test_answers_export_lists_chosen_choices(graded, analyst_client):
         "term": "peft",
         "is_correct": True,
         "choice_ids": [choice.pk for choice in correct],
-        "choice_global_ids": [to_base64("Choice", choice.pk) for choice in correct],
+        "choice_global_ids": [to_base64("Choice", choice.public_id) for choice in correct],
         "choice_texts": ["Choice 3.1", "Choice 3.2"],
     }
     csv_rows = parse_csv(read(analyst_client.get("/exports/answers.csv")))
@@ -181,7 +181,7 @@ def test_choices_export_counts_picks(graded, analyst_client):
         "question_global_id": to_base64("Question", first.question_id),
         "question_position": "1",
         "choice_id": str(first.pk),
-        "choice_global_id": to_base64("Choice", first.pk),
+        "choice_global_id": to_base64("Choice", first.public_id),
         "position": "1",
         "text": "Choice 1.1",
         "is_correct": "true",

@@ -10,7 +10,8 @@ SINGLE, MULTIPLE, TRUE_FALSE = (
 
 
 def gid(obj) -> str:
-    return to_base64(type(obj).__name__, obj.pk)
+    """The global ID of `obj`: choices are known by their random public id."""
+    return to_base64(type(obj).__name__, getattr(obj, "public_id", obj.pk))
 
 
 def question_page_data(question, **changes) -> dict:

@@ -25,7 +25,8 @@ def test_twenty_concurrent_submissions_with_five_repeats():
     call_command("loaddata", SEED_FIXTURE, QUIZ_FIXTURE, verbosity=0)
     quiz = Quiz.objects.get()
     first_question = quiz.questions.get(position=1)
-    answers = [{"question": gid(first_question), "choices": [gid(first_question.choices.first())]}]
+    right = first_question.choices.get(is_correct=True)
+    answers = [{"question": gid(first_question), "choices": [gid(right)]}]
     keys = [f"unique-{n}" for n in range(15)] + ["repeated"] * 5
     barrier = threading.Barrier(len(keys))
     responses: list[dict] = [None] * len(keys)

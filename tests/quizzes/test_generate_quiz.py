@@ -37,7 +37,7 @@ def test_generated_quiz_is_a_valid_draft(seed):
         assert question.kind == Question.Kind.SINGLE
         assert [c.text for c in choices if c.is_correct] == [question.term.name]
         assert len({c.text for c in choices}) == 4
-        assert question.term.definition in question.prompt
+        assert question.prompt.startswith("Which term matches this definition?")
         related = set(question.term.related_terms.values_list("name", flat=True))
         distractors = {c.text for c in choices if not c.is_correct}
         assert len(distractors & related) == min(3, len(related))
@@ -96,3 +96,41 @@ def test_admin_action_drafts_a_quiz(editor_client, seed):
     quiz = Quiz.objects.get()
     assert (quiz.status, quiz.questions.count()) == (Status.DRAFT, 10)
     assert any("with 10 questions" in str(m) for m in response.context["messages"])
+
+
+def test_no_generated_prompt_gives_its_answer_away(seed):
+    """Every prompt of the seed chapter's generated quiz is free of its answer: the term's
+    name, abbreviation, expansion and aliases, in any case; the definition is quoted
+    with the answer blanked out."""
+    call_command("generate_quiz", chapter=seed.slug, questions=31, seed=5)
+    questions = Quiz.objects.get().questions.select_related("term")
+    assert questions.count() == 31
+    blanked = 0
+    for question in questions:
+        term = question.term
+        forms = [term.name, term.abbreviation, term.expansion, *term.alias_list]
+        prompt = question.prompt.lower()
+        assert not [form for form in forms if form and form.lower() in prompt], question.prompt
+        blanked += "____" in question.prompt
+    assert blanked >= 10  # the seed has ten definitions that name their term
+
+
+def test_generated_titles_and_slugs_are_distinct(seed):
+    """Two generated quizzes of one chapter have different, readable titles and slugs."""
+    call_command("generate_quiz", chapter=seed.slug, questions=4, seed=1)
+    call_command("generate_quiz", chapter=seed.slug, questions=4, seed=2)
+    assert sorted(Quiz.objects.values_list("title", "slug")) == [
+        (f"{seed.title}: which term is it? (set 1)", f"{seed.slug}-quiz-1"),
+        (f"{seed.title}: which term is it? (set 2)", f"{seed.slug}-quiz-2"),
+    ]
+
+
+def test_a_long_chapter_slug_still_fits(seed):
+    """A chapter slug and title at their maximum length give a quiz within its fields."""
+    seed.slug, seed.title = "s" * 200, "T" * 200
+    seed.save()
+    call_command("generate_quiz", chapter=seed.slug, questions=4, seed=123)
+    quiz = Quiz.objects.get()
+    assert (len(quiz.slug), quiz.slug[-9:]) == (200, "-quiz-123")
+    assert len(quiz.title) == 200
+    assert quiz.title.endswith("(set 123)")

@@ -1,7 +1,8 @@
 """Reading quizzes over GraphQL: no answers revealed, drafts hidden, constant query count."""
 
 import pytest
-from strawberry.relay import to_base64
+from django.utils import timezone
+from strawberry.relay import from_base64, to_base64
 
 from glossary_backend.schema import schema
 from quizzes.models import Choice, Question, Quiz
@@ -43,12 +44,26 @@ def test_seed_quiz_reads_whole(seed_quiz, graphql):
         "term": {"slug": "lora"},
         "choices": [
             {"id": gid(choice), "text": choice.text}
-            for choice in Choice.objects.filter(question__position=1)
+            for choice in Choice.objects.filter(question__position=1).order_by("public_id")
         ],
     }
-    assert [c["text"] for c in first["choices"]] == [
-        "LoRA", "Full Fine-Tuning", "Model Merging", "Checkpoint",
+    assert sorted(c["text"] for c in first["choices"]) == [
+        "Checkpoint", "Full Fine-Tuning", "LoRA", "Model Merging",
     ]  # fmt: skip
+
+
+def test_seed_quiz_is_not_first_correct(seed_quiz, graphql):
+    """Neither authoring order nor the order or IDs the API serves put the correct choice
+    first throughout."""
+    questions = seed_quiz.questions.prefetch_related("choices")
+    assert not all(question.choices.all()[0].is_correct for question in questions)
+    served = graphql(QUIZ, {"slug": "fine-tuning-alignment-quiz"})["data"]["quiz"]["questions"]
+    correct = {gid(choice) for choice in Choice.objects.filter(is_correct=True)}
+    assert not all(question["choices"][0]["id"] in correct for question in served)
+    # Served by public id, so the first served is the lowest ID as well.
+    for question in served:
+        ids = [int(from_base64(choice["id"])[1]) for choice in question["choices"]]
+        assert ids == sorted(ids)
 
 
 def test_quizzes_filter_by_chapter(seed_quiz, make_quiz, make_chapter, graphql):
@@ -174,23 +189,26 @@ def test_term_lists_the_visible_quizzes_that_ask_about_it(
 ):
     """Term.quizzes: each published quiz with a question on the term, once, however many."""
     chapter = make_chapter("basics")
-    lora, rlhf, unasked = (make_term(chapter, name) for name in ("LoRA", "RLHF", "DPO"))
+    lora, rlhf, dpo = (make_term(chapter, name) for name in ("LoRA", "RLHF", "DPO"))
     twice = make_quiz([(SINGLE_KIND, [True, False])] * 2, slug="twice", chapter=chapter)
     once = make_quiz([(SINGLE_KIND, [True, False])], slug="once", chapter=chapter)
     draft = make_quiz([(SINGLE_KIND, [True, False])], slug="draft", status=Status.DRAFT)
     twice.questions.update(term=lora)
     once.questions.update(term=lora)
     draft.questions.update(term=rlhf)
+    # A retired version asks nothing: only the attempts that answered it keep it.
+    retired = make_quiz([(SINGLE_KIND, [True, False])] * 2, slug="retired", chapter=chapter)
+    retired.questions.update(term=dpo)
+    retired.questions.filter(position=1).update(retired_at=timezone.now(), term=rlhf)
 
     result = graphql(TERM_QUIZZES, {"chapter": "basics"})
 
-    assert quizzes_per_term(result) == {"dpo": [], "lora": ["once", "twice"], "rlhf": []}
+    assert quizzes_per_term(result) == {"dpo": ["retired"], "lora": ["once", "twice"], "rlhf": []}
     counts = {
         edge["node"]["slug"]: edge["node"]["quizzes"]["totalCount"]
         for edge in result["data"]["chapter"]["terms"]["edges"]
     }
-    assert counts == {"dpo": 0, "lora": 2, "rlhf": 0}
-    assert unasked.quizzes.count() == 0
+    assert counts == {"dpo": 1, "lora": 2, "rlhf": 0}
 
 
 @pytest.mark.parametrize("term_count", [3, 30])

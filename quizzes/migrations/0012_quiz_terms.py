@@ -1,10 +1,11 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# Plain SQL that PostgreSQL and SQLite read alike.
+# Plain SQL that PostgreSQL and SQLite read alike; retired question versions ask nothing.
 CREATE_VIEW = """
 CREATE VIEW quizzes_quizterm AS
-SELECT DISTINCT quiz_id, term_id FROM quizzes_question WHERE term_id IS NOT NULL
+SELECT DISTINCT quiz_id, term_id FROM quizzes_question
+WHERE term_id IS NOT NULL AND retired_at IS NULL
 """
 
 
@@ -12,7 +13,7 @@ class Migration(migrations.Migration):
     """Quiz.terms: the terms a quiz's questions ask about, a view over the questions."""
 
     dependencies = [
-        ("quizzes", "0009_quiz_scheduling"),
+        ("quizzes", "0011_question_versions"),
         ("terms", "0011_term_mentions_and_seo"),
     ]
 
