@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
+# --pgbouncer and/or --replica: the PostgreSQL run behind PgBouncer, beside a replica (CI).
+POSTGRES_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev setup run superuser test test-sqlite test-postgres lint format checks schema loadtest bench bench-quick bench-sqlite graphiql clean
@@ -64,11 +66,11 @@ test: install-dev
 ifdef DATABASE_URL
 	$(BIN)/pytest $(PYTEST_ARGS)
 else
-	$(BIN)/python scripts/with_postgres.py --or-sqlite -- $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python scripts/with_postgres.py --or-sqlite $(POSTGRES_ARGS) -- $(BIN)/pytest $(PYTEST_ARGS)
 endif
 
 test-postgres: install-dev
-	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python scripts/with_postgres.py $(POSTGRES_ARGS) -- $(BIN)/pytest $(PYTEST_ARGS)
 
 test-sqlite: install-dev
 	DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3 $(BIN)/pytest $(PYTEST_ARGS)

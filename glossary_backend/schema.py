@@ -14,6 +14,7 @@ from analytics.graphql.schema import StaffQuery as AnalyticsStaffQuery
 from analytics.graphql.types import ChapterAnalyticsFields, TermAnalyticsFields
 from glossary_backend.cost import OperationCost
 from glossary_backend.graphql import MAX_PAGE_SIZE, SCALAR_OVERRIDES, extend_type, parse_global_id
+from glossary_backend.routers import ReplicaReads
 from glossary_backend.security import ErrorPolicy, ExecutionContext, operation_limits
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
 from quizzes.graphql.schema import Query as QuizzesQuery
@@ -63,7 +64,13 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[*operation_limits(), OperationCost, ErrorPolicy, DjangoOptimizerExtension],
+    extensions=[
+        *operation_limits(),
+        OperationCost,
+        ErrorPolicy,
+        ReplicaReads,
+        DjangoOptimizerExtension,
+    ],
     config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE),
     execution_context_class=ExecutionContext,
     scalar_overrides=SCALAR_OVERRIDES,
