@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 POSTGRES_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev setup run superuser test test-sqlite test-postgres lint format checks schema loadtest bench bench-quick bench-sqlite graphiql clean
+.PHONY: help install install-dev setup run superuser test test-sqlite test-postgres lint format checks schema loadtest loadtest-scale bench bench-quick bench-sqlite graphiql clean
 
 help:
 	@echo "make run          set up and serve the API and admin on http://127.0.0.1:8000"
@@ -19,6 +19,7 @@ help:
 	@echo "make lint         ruff check and format check"
 	@echo "make checks       Django system checks, deploy checks, missing-migration check"
 	@echo "make loadtest     60 s of load on loopback against the production server"
+	@echo "make loadtest-scale  one quiz's class at gunicorn 1, 2 and 4 workers (docs/performance.md)"
 	@echo "make bench        benchmarks against the practical limit (size L: 1M attempts)"
 	@echo "make bench-quick  the same with 100,000 attempts and fewer repetitions"
 	@echo "make bench-sqlite the chapter page and concurrent submissions on SQLite, 10,000 terms"
@@ -93,6 +94,9 @@ checks: install-dev
 
 loadtest: install-dev
 	$(BIN)/python bench/loadtest.py --seconds 60 --users 20
+
+loadtest-scale: install-dev
+	$(BIN)/python bench/scale.py --seconds 30
 
 bench: install-dev
 	$(BIN)/python bench/run.py

@@ -215,6 +215,11 @@ SUBMISSION_RATE_LIMITS = [
 # is left alone before it is tried again.
 DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
 DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+# Rows per daily roll-up key: concurrent submissions of one quiz update different rows
+# (analytics/rollups.py). 1 is a single row per key, as before sharding.
+ROLLUP_SHARDS = env.int("ROLLUP_SHARDS", default=8)
+if ROLLUP_SHARDS < 1:
+    raise ImproperlyConfigured("ROLLUP_SHARDS must be at least 1.")
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

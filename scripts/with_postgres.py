@@ -130,7 +130,7 @@ def replica_of(server: Server) -> Iterator[str]:
     """Yield the URL of a streaming replica of `server` (pg_basebackup), stopped on exit."""
     data, log, port = server.workdir / "replica", server.workdir / "replica.log", _free_port()
     server.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
-               "-D", str(data), "-R", "-X", "stream", "--no-sync")  # fmt: skip
+               "-D", str(data), "-R", "-X", "stream", "-c", "fast", "--no-sync")  # fmt: skip
     options = (
         f"-p {port} -k {server.workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c hot_standby=on -c max_connections=100"
