@@ -76,7 +76,7 @@ def test_replica_urls_add_replicas_of_the_primary():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_behind_a_pooler_no_cursor_outlives_its_transaction():
     """Chunked reads use a server-side cursor only inside a transaction (which the pooler
     keeps on one server session), never one declared WITH HOLD."""
@@ -97,7 +97,9 @@ REPLICA = "replica1"
 pytestmark_replica = [
     pytest.mark.postgres,
     pytest.mark.replica,
-    pytest.mark.django_db(transaction=True, databases=["default", REPLICA]),
+    pytest.mark.django_db(
+        transaction=True, serialized_rollback=True, databases=["default", REPLICA]
+    ),
 ]
 
 
