@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
+# --pgbouncer and/or --replica: the PostgreSQL run behind PgBouncer, beside a replica (CI).
+POSTGRES_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev setup run worker superuser test test-sqlite test-postgres lint format checks schema loadtest bench bench-quick bench-sqlite graphiql clean
+.PHONY: help install install-dev setup run worker superuser test test-sqlite test-postgres lint format checks schema loadtest loadtest-scale bench bench-quick bench-sqlite graphiql clean
 
 help:
 	@echo "make run          set up and serve the API and admin on http://127.0.0.1:8000"
@@ -18,6 +20,7 @@ help:
 	@echo "make lint         ruff check and format check"
 	@echo "make checks       Django system checks, deploy checks, missing-migration check"
 	@echo "make loadtest     60 s of load on loopback against the production server"
+	@echo "make loadtest-scale  one quiz's class at gunicorn 1, 2 and 4 workers (docs/performance.md)"
 	@echo "make bench        benchmarks against the practical limit (size L: 1M attempts)"
 	@echo "make bench-quick  the same with 100,000 attempts and fewer repetitions"
 	@echo "make bench-sqlite the chapter page and concurrent submissions on SQLite, 10,000 terms"
@@ -70,11 +73,11 @@ test: install-dev
 ifdef DATABASE_URL
 	$(BIN)/pytest $(PYTEST_ARGS)
 else
-	$(BIN)/python scripts/with_postgres.py --or-sqlite -- $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python scripts/with_postgres.py --or-sqlite $(POSTGRES_ARGS) -- $(BIN)/pytest $(PYTEST_ARGS)
 endif
 
 test-postgres: install-dev
-	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python scripts/with_postgres.py $(POSTGRES_ARGS) -- $(BIN)/pytest $(PYTEST_ARGS)
 
 test-sqlite: install-dev
 	DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3 $(BIN)/pytest $(PYTEST_ARGS)
@@ -97,6 +100,9 @@ checks: install-dev
 
 loadtest: install-dev
 	$(BIN)/python bench/loadtest.py --seconds 60 --users 20
+
+loadtest-scale: install-dev
+	$(BIN)/python bench/scale.py --seconds 30
 
 bench: install-dev
 	$(BIN)/python bench/run.py

@@ -8,7 +8,8 @@ ids, lists space-separated (texts by " | ") in CSV and as arrays in JSON Lines, 
 text cells that a spreadsheet would run as a formula (leading = + - @ tab CR)
 neutralised with a leading ' in CSV only. CSV and JSON Lines carry the same values.
 
-Rows come from the database in chunks (a server-side cursor on PostgreSQL) and leave as
+Rows come from the database in chunks (on PostgreSQL a server-side cursor inside one
+transaction, which also works behind a transaction pooler) and leave as
 encoded lines, so memory stays flat whatever the row count. On PostgreSQL the CSV of
 the datasets read straight from tables (attempts, answers) comes from `COPY ... TO
 STDOUT`, with every cell formatted in SQL generated from the same columns; a test
@@ -32,6 +33,7 @@ from strawberry.relay import to_base64
 
 from analytics.rollups import DurationSeconds
 from analytics.statistics import quiz_analytics
+from glossary_backend.database import streaming
 from quizzes.models import AttemptAnswer, AttemptAnswerChoice, Quiz
 
 CHUNK_ROWS = 2000
@@ -376,11 +378,12 @@ def dataset_rows(
             .values_list(*names)
         )
         lists = [isinstance(column.source, Chosen) for column in spec.columns]
-        for row in rows.iterator(chunk_size=CHUNK_ROWS):
-            yield tuple(
-                (json.loads(value) if value else []) if is_list else value
-                for value, is_list in zip(row, lists, strict=True)
-            )
+        with streaming():
+            for row in rows.iterator(chunk_size=CHUNK_ROWS):
+                yield tuple(
+                    (json.loads(value) if value else []) if is_list else value
+                    for value, is_list in zip(row, lists, strict=True)
+                )
         return
     if quizzes is None:
         quizzes = Quiz.objects.filter(pk__in=attempts.values("quiz"))

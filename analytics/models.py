@@ -1,7 +1,9 @@
 """Daily roll-ups of quiz attempts: derived data, defined once in analytics.rollups.
 
 Analytics over any window of days read these few rows instead of millions of answers.
-Values are sums, so a window is a SUM over its days. They are kept exact in the
+Values are sums, so a window is a SUM over its days (and over the shards of a day: each
+day's counters are split over a few rows by attempt id, so that a class submitting one
+quiz at once does not queue on one row's lock). They are kept exact in the
 transaction that stores or deletes attempts, and `manage.py rollups rebuild` recomputes
 them from the attempts; nothing else writes them.
 
@@ -21,12 +23,18 @@ from django.utils import timezone
 
 from quizzes.models import Choice, Question, Quiz
 
+SHARD_HELP = (
+    "Which of the row's shards (the attempt id modulo the ROLLUP_SHARDS setting): "
+    "concurrent submissions of one quiz update different rows. Readers sum over shards."
+)
+
 
 class QuizDay(models.Model):
     """Attempts at one quiz submitted on one day (UTC)."""
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
+    shard = models.SmallIntegerField(default=0, db_default=0, help_text=SHARD_HELP)
     attempts = models.IntegerField(default=0, db_default=0)
     passed = models.IntegerField(default=0, db_default=0)
     percentage_sum = models.FloatField(default=0, db_default=0)
@@ -38,7 +46,9 @@ class QuizDay(models.Model):
 
     class Meta:
         db_table = "quizzes_quizday"
-        constraints = [models.UniqueConstraint(fields=["quiz", "day"], name="quiz_day_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["quiz", "day", "shard"], name="quiz_day_shard_unique")
+        ]
 
     def __str__(self):
         return f"{self.quiz_id} on {self.day}"
@@ -55,6 +65,7 @@ class QuizDayValue(models.Model):
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
+    shard = models.SmallIntegerField(default=0, db_default=0, help_text=SHARD_HELP)
     measure = models.CharField(max_length=16, choices=Measure.choices)
     value = models.FloatField()
     attempts = models.IntegerField(default=0, db_default=0)
@@ -63,7 +74,8 @@ class QuizDayValue(models.Model):
         db_table = "quizzes_quizdayvalue"
         constraints = [
             models.UniqueConstraint(
-                fields=["quiz", "day", "measure", "value"], name="quiz_day_value_unique"
+                fields=["quiz", "day", "measure", "value", "shard"],
+                name="quiz_day_value_shard_unique",
             )
         ]
 
@@ -76,6 +88,7 @@ class QuestionDay(models.Model):
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
+    shard = models.SmallIntegerField(default=0, db_default=0, help_text=SHARD_HELP)
     seen = models.IntegerField(default=0, db_default=0)
     answered = models.IntegerField(default=0, db_default=0)
     correct = models.IntegerField(default=0, db_default=0)
@@ -86,7 +99,9 @@ class QuestionDay(models.Model):
     class Meta:
         db_table = "quizzes_questionday"
         constraints = [
-            models.UniqueConstraint(fields=["question", "day"], name="question_day_unique")
+            models.UniqueConstraint(
+                fields=["question", "day", "shard"], name="question_day_shard_unique"
+            )
         ]
 
     def __str__(self):
@@ -98,12 +113,17 @@ class ChoiceDay(models.Model):
 
     choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
+    shard = models.SmallIntegerField(default=0, db_default=0, help_text=SHARD_HELP)
     picks = models.IntegerField(default=0, db_default=0)
     score_sum = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "quizzes_choiceday"
-        constraints = [models.UniqueConstraint(fields=["choice", "day"], name="choice_day_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["choice", "day", "shard"], name="choice_day_shard_unique"
+            )
+        ]
 
     def __str__(self):
         return f"{self.choice_id} on {self.day}"

@@ -8,11 +8,14 @@
 
 with only the attempts and a sign changing: +1 for attempts just stored (inside their
 transaction), -1 for attempts about to be deleted, +1 over every attempt for a rebuild
-into emptied tables. So concurrent submissions add up exactly, deletions leave no
-trace, and `rollups verify` can compare the tables with a fresh run of the very same
-aggregation. Rows are produced in key order, so concurrent writers lock them in the
-same order and cannot deadlock. Identical on SQLite and PostgreSQL: the day is the
-UTC date of submission, a duration is counted in whole seconds rounded half up.
+into emptied tables. Every key ends with a shard, the attempt's id modulo ROLLUP_SHARDS, so
+that concurrent submissions of one quiz on one day mostly update different rows
+instead of queueing on one row's lock until they commit; readers sum over shards. So
+concurrent submissions add up exactly, deletions leave no trace, and `rollups verify`
+can compare the tables with a fresh run of the very same aggregation. Rows are produced
+in key order, so concurrent writers lock them in the same order and cannot deadlock.
+Identical on SQLite and PostgreSQL: the day is the UTC date of submission, a duration is
+counted in whole seconds rounded half up.
 """
 
 import datetime
@@ -21,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Count,
@@ -28,6 +32,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
     Model,
     OuterRef,
     Q,
@@ -35,7 +40,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Floor, TruncDate
+from django.db.models.functions import Cast, Coalesce, Floor, Mod, TruncDate
 
 from analytics.models import ChoiceDay, QuestionDay, QuizDay, QuizDayValue
 from quizzes.listeners import AttemptChange
@@ -97,11 +102,19 @@ def _day(path: str):
     return TruncDate(f"{prefix}submitted_at", tzinfo=datetime.UTC)
 
 
+def _shard(path: str):
+    # ROLLUP_SHARDS rows per key (docs/scaling.md, "No hot rows"). Readers sum over
+    # shards and `verify` compares the sums, so changing it needs no migration;
+    # `rollups rebuild` spreads existing rows anew.
+    prefix = f"{path}__" if path else ""
+    return Cast(Mod(f"{prefix}id", Value(settings.ROLLUP_SHARDS)), IntegerField())
+
+
 def _quiz_days(attempts: Attempts, sign: int) -> QuerySet:
     return (
         QuizAttempt.objects.filter(attempts.q(""))
-        .annotate(day=_day(""))
-        .values("quiz_id", "day")
+        .annotate(day=_day(""), shard=_shard(""))
+        .values("quiz_id", "day", "shard")
         .annotate(
             n_attempts=Count("pk") * sign,
             n_passed=Count("pk", filter=Q(passed=True)) * sign,
@@ -126,8 +139,10 @@ def _quiz_day_values(measure: QuizDayValue.Measure):
             queryset = queryset.filter(duration__isnull=False)
             value = Floor(DurationSeconds("duration") + 0.5, output_field=FloatField())
         return (
-            queryset.annotate(day=_day(""), measure=Value(measure.value), value=value)
-            .values("quiz_id", "day", "measure", "value")
+            queryset.annotate(
+                day=_day(""), measure=Value(measure.value), value=value, shard=_shard("")
+            )
+            .values("quiz_id", "day", "measure", "value", "shard")
             .annotate(n_attempts=Count("pk") * sign)
         )
 
@@ -138,8 +153,8 @@ def _question_days(attempts: Attempts, sign: int) -> QuerySet:
     score = F("attempt__score")
     return (
         AttemptAnswer.objects.filter(attempts.q("attempt"))
-        .annotate(day=_day("attempt"))
-        .values("question_id", "day")
+        .annotate(day=_day("attempt"), shard=_shard("attempt"))
+        .values("question_id", "day", "shard")
         .annotate(
             n_seen=Count("pk") * sign,
             n_correct=Count("pk", filter=Q(is_correct=True)) * sign,
@@ -155,8 +170,8 @@ def _answered_question_days(attempts: Attempts, sign: int) -> QuerySet:
     chosen = Exists(AttemptAnswerChoice.objects.filter(answer=OuterRef("pk")))
     return (
         AttemptAnswer.objects.filter(attempts.q("attempt"), chosen)
-        .annotate(day=_day("attempt"))
-        .values("question_id", "day")
+        .annotate(day=_day("attempt"), shard=_shard("attempt"))
+        .values("question_id", "day", "shard")
         .annotate(
             n_answered=Count("pk") * sign,
             n_score_sum_answered=Sum("attempt__score") * sign,
@@ -167,8 +182,8 @@ def _answered_question_days(attempts: Attempts, sign: int) -> QuerySet:
 def _choice_days(attempts: Attempts, sign: int) -> QuerySet:
     return (
         AttemptAnswerChoice.objects.filter(attempts.q("answer__attempt"))
-        .annotate(day=_day("answer__attempt"))
-        .values("choice_id", "day")
+        .annotate(day=_day("answer__attempt"), shard=_shard("answer__attempt"))
+        .values("choice_id", "day", "shard")
         .annotate(
             n_picks=Count("pk") * sign,
             n_score_sum=Sum("answer__attempt__score") * sign,
@@ -224,9 +239,9 @@ PERCENTAGE, SCORE, DURATION = (
     QuizDayValue.Measure.SCORE,
     QuizDayValue.Measure.DURATION,
 )
-VALUE_KEYS = ("quiz_id", "day", "measure", "value")
+VALUE_KEYS = ("quiz_id", "day", "measure", "value", "shard")
 ROLLUPS = [
-    Rollup("quiz days", QuizDay, ("quiz_id", "day"), _quiz_days, "attempts"),
+    Rollup("quiz days", QuizDay, ("quiz_id", "day", "shard"), _quiz_days, "attempts"),
     Rollup(
         "percentages",
         QuizDayValue,
@@ -246,11 +261,15 @@ ROLLUPS = [
         "attempts",
         {"measure": DURATION},
     ),
-    Rollup("question days", QuestionDay, ("question_id", "day"), _question_days, "seen"),
+    Rollup("question days", QuestionDay, ("question_id", "day", "shard"), _question_days, "seen"),
     Rollup(
-        "answered question days", QuestionDay, ("question_id", "day"), _answered_question_days, None
+        "answered question days",
+        QuestionDay,
+        ("question_id", "day", "shard"),
+        _answered_question_days,
+        None,
     ),
-    Rollup("choice days", ChoiceDay, ("choice_id", "day"), _choice_days, "picks"),
+    Rollup("choice days", ChoiceDay, ("choice_id", "day", "shard"), _choice_days, "picks"),
 ]
 
 
@@ -386,17 +405,36 @@ def rollups_differences(*, quiz_ids: Sequence[int] | None = None, limit: int = 1
     return differences
 
 
+def _by_key(rows, width: int) -> dict[tuple, tuple]:
+    """Rows (keys ending with the shard, then counters) summed over the shards of a key."""
+    sums: dict[tuple, tuple] = {}
+    for row in rows:
+        key, counters = row[: width - 1], row[width:]
+        previous = sums.get(key)
+        sums[key] = (
+            counters if previous is None else tuple(map(sum, zip(previous, counters, strict=True)))
+        )
+    return sums
+
+
 def _compare(rollup: Rollup, quiz_id: int, differences: list, limit: int) -> None:
+    """Compares each key's sums over its shards: which shard holds an attempt's share
+    does not change what any reader sees."""
     width = len(rollup.keys)
-    expected = {
-        row[:width]: row[width:] for row in rollup.queryset(Attempts(quiz_ids=(quiz_id,)), 1)
-    }
-    stored = {
-        row[:width]: row[width:]
-        for row in rollup.stored([quiz_id]).values_list(*rollup.keys, *rollup.counters)
-        # The row of a table another rollup owns, with nothing of this one's.
-        if rollup.emptiness is not None or any(row[width:])
-    }
+    expected = _by_key(rollup.queryset(Attempts(quiz_ids=(quiz_id,)), 1), width)
+    stored = _by_key(
+        (
+            row
+            for row in rollup.stored([quiz_id]).values_list(*rollup.keys, *rollup.counters)
+            # The row of a table another rollup owns, with nothing of this one's.
+            if rollup.emptiness is not None or any(row[width:])
+        ),
+        width,
+    )
+    if rollup.emptiness is not None:
+        # Shards of a key that cancel out (after deletions) are no attempts at all.
+        position = rollup.counters.index(rollup.emptiness)
+        stored = {key: values for key, values in stored.items() if values[position]}
     for key in sorted(expected.keys() | stored.keys(), key=str):
         got, want = stored.get(key), expected.get(key)
         if got is None or want is None:

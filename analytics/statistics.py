@@ -277,11 +277,14 @@ def _summary(quiz, since, until, days, totals) -> QuizSummary:
         ],
         per_day=[
             DayStats(
-                day=day.day,
-                attempts=day.attempts,
-                mean_percentage=day.percentage_sum / day.attempts,
+                day=day["day"],
+                attempts=day["day_attempts"],
+                mean_percentage=day["day_percentage_sum"] / day["day_attempts"],
             )
-            for day in days.filter(attempts__gt=0).order_by("day")
+            for day in days.values("day")
+            .annotate(day_attempts=Sum("attempts"), day_percentage_sum=Sum("percentage_sum"))
+            .filter(day_attempts__gt=0)
+            .order_by("day")
         ],
     )
 

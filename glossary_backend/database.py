@@ -1,6 +1,18 @@
 """Upkeep of the database that models and migrations cannot express."""
 
-from django.db import DEFAULT_DB_ALIAS, connections
+import contextlib
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+
+def streaming(using: str = DEFAULT_DB_ALIAS):
+    """Where a long read streams (`QuerySet.iterator()`): on PostgreSQL one transaction,
+    whose server-side cursor sends rows as they are fetched and ends with it, so it also
+    works behind a transaction pooler (DATABASE_POOLER); elsewhere nothing (on SQLite a
+    transaction would take the write lock for the whole read)."""
+    if connections[using].vendor == "postgresql":
+        return transaction.atomic(using=using)
+    return contextlib.nullcontext()
 
 
 def refresh_planner_statistics(using: str = DEFAULT_DB_ALIAS) -> None:

@@ -15,6 +15,7 @@ from analytics.graphql.types import ChapterAnalyticsFields, TermAnalyticsFields
 from delivery.graphql.schema import Query as DeliveryQuery
 from glossary_backend.cost import OperationCost
 from glossary_backend.graphql import MAX_PAGE_SIZE, SCALAR_OVERRIDES, extend_type, parse_global_id
+from glossary_backend.routers import ReplicaReads
 from glossary_backend.security import ErrorPolicy, ExecutionContext, operation_limits
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
 from quizzes.graphql.schema import Query as QuizzesQuery
@@ -65,7 +66,13 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
-    extensions=[*operation_limits(), OperationCost, ErrorPolicy, DjangoOptimizerExtension],
+    extensions=[
+        *operation_limits(),
+        OperationCost,
+        ErrorPolicy,
+        ReplicaReads,
+        DjangoOptimizerExtension,
+    ],
     config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE),
     execution_context_class=ExecutionContext,
     scalar_overrides=SCALAR_OVERRIDES,

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "glossary_backend.preview.PreviewTokenMiddleware",
+    "glossary_backend.routers.ReplicaRoutingMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -132,6 +133,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             + str(env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=15_000)),
         }
     )
+    # Behind a transaction pooler (PgBouncer pool_mode=transaction) consecutive
+    # transactions may run on different server sessions: no prepared statements (psycopg 3
+    # would prepare a query on one session and run it on another), no cursor held past its
+    # transaction (glossary_backend/postgresql), and no startup options, which PgBouncer
+    # refuses: the statement timeout is then the role's (README, "PgBouncer").
+    DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+    if DATABASE_POOLER not in ("", "transaction"):
+        raise ImproperlyConfigured('DATABASE_POOLER must be "transaction" or empty.')
+    if DATABASE_POOLER:
+        DATABASES["default"]["POOLER"] = DATABASE_POOLER
+        DATABASES["default"]["OPTIONS"].pop("options")
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    # Read replicas for anonymous GraphQL reads (glossary_backend/routers.py), each with the
+    # primary's settings but its own address. In tests a replica serves the test database
+    # the primary's streams to it; it never creates one.
+    for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+        replica = {**DATABASES["default"], **env.db_url_config(url)}
+        replica["ENGINE"] = DATABASES["default"]["ENGINE"]
+        replica["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], **replica.get("OPTIONS", {})}
+        replica["REPLICA_OF"] = "default"
+        replica["TEST"] = {"MIRROR": "default"}
+        DATABASES[f"replica{number}"] = replica
+    DATABASE_ROUTERS = ["glossary_backend.routers.ReplicaRouter"]
 
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -195,6 +219,16 @@ SUBMISSION_RATE_LIMITS = [
 ]
 # How long a started quiz attempt may take before its token no longer submits.
 ATTEMPT_TOKEN_HOURS = env.int("ATTEMPT_TOKEN_HOURS", default=24)
+# Read replicas: how long a client that wrote reads from the primary (its own writes are
+# there before a replica replays them), and how long a replica that failed to connect
+# is left alone before it is tried again.
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
+DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+# Rows per daily roll-up key: concurrent submissions of one quiz update different rows
+# (analytics/rollups.py). 1 is a single row per key, as before sharding.
+ROLLUP_SHARDS = env.int("ROLLUP_SHARDS", default=8)
+if ROLLUP_SHARDS < 1:
+    raise ImproperlyConfigured("ROLLUP_SHARDS must be at least 1.")
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

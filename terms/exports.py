@@ -23,6 +23,7 @@ from xml.sax.saxutils import quoteattr
 from django.db.models import Prefetch
 from django.db.models.functions import Lower
 
+from glossary_backend.database import streaming
 from terms.linking import chapter_url, term_url
 from terms.models import Chapter, Term
 
@@ -59,7 +60,8 @@ def published_terms(chapter_slug: str | None = None) -> Iterator[Term]:
     )
     if chapter_slug is not None:
         terms = terms.filter(chapter__slug=chapter_slug)
-    return terms.iterator(chunk_size=CHUNK_SIZE)
+    with streaming():
+        yield from terms.iterator(chunk_size=CHUNK_SIZE)
 
 
 def alternate_names(term: Term) -> list[str]:

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
+from glossary_backend import routers
 from quizzes.models import Choice, Question, Quiz
 from terms import linking
 from terms.models import Chapter, Status, Term
@@ -13,11 +14,25 @@ QUIZ_FIXTURE = settings.BASE_DIR / "fixtures" / "quizzes.json"
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "glossary_backend.postgresql"
 
 
+REPLICAS = routers.replicas()
+
+
 def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs PostgreSQL (this run is on SQLite)")
+    no_replica = pytest.mark.skip(reason="needs a streaming replica (DATABASE_REPLICA_URLS)")
     for item in items:
         if "postgres" in item.keywords and not ON_POSTGRES:
             item.add_marker(skip)
+        if "replica" in item.keywords and not REPLICAS:
+            item.add_marker(no_replica)
+
+
+@pytest.fixture(autouse=True)
+def reads_on_the_primary(request, monkeypatch):
+    """A test's uncommitted rows are on the primary only: tests read there unless marked
+    `replica` (those commit, and wait for the replica)."""
+    if not request.node.get_closest_marker("replica"):
+        monkeypatch.setattr(routers, "replicas", lambda: [])
 
 
 @pytest.fixture(autouse=True)

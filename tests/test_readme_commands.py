@@ -37,6 +37,7 @@ MAKE_TARGETS = {
     "checks": "CI runs it (.ci/run)",
     "schema": "tests/test_schema.py checks its output",
     "loadtest": "needs PostgreSQL and a minute; CI runs its short version (tests/test_load.py)",
+    "loadtest-scale": "needs PostgreSQL and minutes of load; docs/performance.md has its table",
     "bench": "needs PostgreSQL and many minutes; CI runs `make bench-quick`",
     "bench-quick": "CI runs it (.ci/run)",
     "bench-sqlite": "minutes of benchmarking; its checks run in tests/test_sqlite.py",

@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend with one repair to its migrations.
+"""Django's PostgreSQL backend with a repair to its migrations, and pooler and replica
+awareness.
 
 PostgreSQL refuses to change the type of a column that a stored generated column reads
 ("cannot alter type of a column used by a generated column"), and Django does not work
@@ -7,7 +8,7 @@ The schema editor here drops the generated columns that read the column, changes
 and adds them back (PostgreSQL recomputes them) with their indexes.
 """
 
-from django.db.backends.postgresql import base, schema
+from django.db.backends.postgresql import base, creation, schema
 
 # Generated columns of a table that read a given column of it.
 GENERATED_READERS = """
@@ -45,5 +46,36 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
                     self.add_index(model, index)
 
 
+class DatabaseCreation(creation.DatabaseCreation):
+    """Test databases: dropped even while a pooler keeps idle sessions on them; a replica
+    (a test mirror of the primary) keeps its own address and reads the test database the
+    primary streams to it, instead of becoming a second connection to the primary."""
+
+    def set_as_test_mirror(self, primary_settings_dict):
+        if not self.connection.settings_dict.get("REPLICA_OF"):
+            return super().set_as_test_mirror(primary_settings_dict)
+        self.connection.close()
+        self.connection.settings_dict["NAME"] = primary_settings_dict["NAME"]
+
+    def _destroy_test_db(self, test_database_name, verbosity):
+        # FORCE (PostgreSQL 13+) ends the sessions a pooler keeps open to the database.
+        with self._nodb_cursor() as cursor:
+            cursor.execute(
+                f"DROP DATABASE {self.connection.ops.quote_name(test_database_name)} WITH (FORCE)"
+            )
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    """`POOLER = "transaction"` in the settings: behind a transaction pooler (PgBouncer),
+    a server-side cursor must not outlive its transaction. Outside one, Django would
+    declare it WITH HOLD, which the pooler can hand to another client's session; so
+    chunked reads there use an ordinary cursor, and inside a transaction (where exports
+    stream, `glossary_backend.database.streaming`) a cursor that ends with it."""
+
     SchemaEditorClass = DatabaseSchemaEditor
+    creation_class = DatabaseCreation
+
+    def chunked_cursor(self):
+        if self.settings_dict.get("POOLER") == "transaction" and self.get_autocommit():
+            return self.cursor()
+        return super().chunked_cursor()

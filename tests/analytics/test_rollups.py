@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -63,6 +64,52 @@ def snapshot() -> dict:
     }
 
 
+def summed(model, keys, counters, **filters) -> list[tuple]:
+    """A roll-up table's rows summed over the shards of each key, in key order."""
+    return [
+        tuple(row[key] for key in keys) + tuple(row[f"sum_{c}"] for c in counters)
+        for row in model.objects.filter(**filters)
+        .values(*keys)
+        .annotate(**{f"sum_{c}": Sum(c) for c in counters})
+        .order_by(*keys)
+    ]
+
+
+def over_shards(rows: dict) -> dict:
+    """A snapshot with each table's rows summed over the shards of each key."""
+    result = {}
+    for name, table in rows.items():
+        sums = {}
+        for key, values in table.items():
+            previous = sums.get(key[:-1])
+            sums[key[:-1]] = (
+                values if previous is None else tuple(map(sum, zip(previous, values, strict=True)))
+            )
+        result[name] = sums
+    return result
+
+
+def test_one_key_spreads_over_shards_by_attempt_id(quiz, settings):
+    """Attempts of one quiz on one day land in the shard of their id: concurrent
+    submissions mostly update different rows, and every shard holds whole attempts.
+    Changing the number of shards keeps every sum; a rebuild spreads the rows anew."""
+    shards = settings.ROLLUP_SHARDS
+    attempts = [submit(quiz, str(key), {1: [1]}) for key in range(shards + 2)]
+    rows = dict(QuizDay.objects.values_list("shard", "attempts"))
+    assert rows == {
+        shard: sum(1 for a in attempts if a.pk % shards == shard) for shard in range(shards)
+    }
+    assert set(QuestionDay.objects.values_list("shard", flat=True)) == set(range(shards))
+    assert rollups_differences() == []
+    settings.ROLLUP_SHARDS = 3
+    submit(quiz, "more", {1: [1]})
+    assert rollups_differences() == []
+    rollups_rebuild()
+    assert set(QuizDay.objects.values_list("shard", flat=True)) == {0, 1, 2}
+    assert sum(QuizDay.objects.values_list("attempts", flat=True)) == shards + 3
+    assert rollups_differences() == []
+
+
 def assert_same(incremental: dict, rebuilt: dict):
     assert incremental.keys() == rebuilt.keys()
     for name, rows in rebuilt.items():
@@ -81,17 +128,13 @@ def test_rows_as_hand_computed(quiz):
     submit(quiz, "b", {1: [2], 3: [1]}, now=NOON + datetime.timedelta(hours=1), seconds=1.5)
     submit(quiz, "c", {}, now=NOON + datetime.timedelta(days=1))
     day, next_day = NOON.date(), NOON.date() + datetime.timedelta(days=1)
-    assert list(
-        QuizDay.objects.order_by("day").values_list(
-            "day", "attempts", "passed", "percentage_sum", "score_sum", "score_square_sum", "timed"
-        )
+    assert summed(
+        QuizDay,
+        ["day"],
+        ["attempts", "passed", "percentage_sum", "score_sum", "score_square_sum", "timed"],
     ) == [(day, 2, 1, 100.0, 3, 9, 2), (next_day, 1, 0, 0.0, 0, 0, 0)]
-    assert QuizDay.objects.get(day=day).duration_seconds_sum == pytest.approx(4.0)
-    assert list(
-        QuizDayValue.objects.order_by("day", "measure", "value").values_list(
-            "day", "measure", "value", "attempts"
-        )
-    ) == [
+    assert summed(QuizDay, ["day"], ["duration_seconds_sum"], day=day)[0][1] == pytest.approx(4.0)
+    assert summed(QuizDayValue, ["day", "measure", "value"], ["attempts"]) == [
         (day, "duration", 2.0, 1),
         (day, "duration", 3.0, 1),
         (day, "percentage", 0.0, 1),
@@ -102,18 +145,14 @@ def test_rows_as_hand_computed(quiz):
         (next_day, "score", 0.0, 1),
     ]
     first = quiz.questions.get(position=1)
-    assert list(
-        QuestionDay.objects.filter(question=first)
-        .order_by("day")
-        .values_list(
-            "day", "seen", "answered", "correct", "score_sum_right", "score_sum_wrong",
-            "score_sum_answered",
-        )
-    ) == [(day, 2, 2, 1, 3, 0, 3), (next_day, 1, 0, 0, 0, 0, 0)]  # fmt: skip
-    assert sorted(
-        ChoiceDay.objects.filter(choice__question=first).values_list(
-            "choice__position", "day", "picks", "score_sum"
-        )
+    assert summed(
+        QuestionDay,
+        ["day"],
+        ["seen", "answered", "correct", "score_sum_right", "score_sum_wrong", "score_sum_answered"],
+        question=first,
+    ) == [(day, 2, 2, 1, 3, 0, 3), (next_day, 1, 0, 0, 0, 0, 0)]
+    assert summed(
+        ChoiceDay, ["choice__position", "day"], ["picks", "score_sum"], choice__question=first
     ) == [(1, day, 1, 3), (2, day, 1, 0)]
 
 
@@ -236,8 +275,22 @@ def test_the_data_migration_fills_the_rollups_from_existing_attempts(quiz):
     QuizDay.objects.all().delete()
     ChoiceDay.objects.update(picks=9)
     migration = importlib.import_module("analytics.migrations.0004_fill_rollups")
+    # The keys 0004's statements upsert on, before 0007 added the shard to them (the
+    # deferred foreign-key checks run first: PostgreSQL indexes no table with pending ones).
+    connection.check_constraints()
+    with connection.cursor() as cursor:
+        for table, keys in [
+            ("quizzes_quizday", "quiz_id, day"),
+            ("quizzes_quizdayvalue", "quiz_id, day, measure, value"),
+            ("quizzes_questionday", "question_id, day"),
+            ("quizzes_choiceday", "choice_id, day"),
+        ]:
+            cursor.execute(f"CREATE UNIQUE INDEX {table}_0004 ON {table} ({keys})")
     migration.fill_rollups(None, SimpleNamespace(connection=connection))
     assert not QuizDayValue.objects.filter(measure="score").exists()
     scores = importlib.import_module("analytics.migrations.0005_score_values")
     scores.fill_scores(None, SimpleNamespace(connection=connection))
-    assert_same(snapshot(), expected)
+    # 0004 and 0005 wrote every key into one row (shard 0, before 0007 added shards): the
+    # same sums.
+    assert_same(over_shards(snapshot()), over_shards(expected))
+    assert rollups_differences() == []
