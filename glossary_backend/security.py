@@ -79,6 +79,12 @@ class GraphQLView(StrawberryGraphQLView):
         # bytes (scripts/vendor_graphiql.py), so the page's integrity hashes still hold.
         return super().graphql_ide_html.replace("https://unpkg.com/", static("graphiql/"))
 
+    def should_render_graphql_ide(self, request) -> bool:
+        # A GET by documentId has no `query` either: it is a request, not a browser visit.
+        return request.query_params.get("documentId") is None and super().should_render_graphql_ide(
+            request
+        )
+
     def dispatch(self, request, *args, **kwargs):
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)

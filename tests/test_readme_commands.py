@@ -62,6 +62,12 @@ MANAGE_COMMANDS = {
     "record_revisions": [f"{PYTHON} record_revisions"],
     "export_glossary": [f"{PYTHON} export_glossary --format ttl --output glossary.ttl"],
     "refresh_term_mentions": [f"{PYTHON} refresh_term_mentions --check"],
+    "documents": [
+        f"{PYTHON} documents register docs/persisted-query-manifest.json",
+        f"{PYTHON} documents list",
+        f"{PYTHON} documents remove "
+        "sha256:2f833ffe88ce0c07aa89c895290df564cafef06b77a6f82bf9657aa697038f10",
+    ],
     "createsuperuser": "`make superuser` runs it",
     "migrate": "deployment, with production settings; `make setup` runs it",
     "collectstatic": "deployment, with production settings",
