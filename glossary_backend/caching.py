@@ -29,6 +29,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min, Q
 from django.db.models.functions import Now
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from graphql import get_named_type
 
@@ -136,13 +137,14 @@ def entity_tag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
 
 
-def apply_public_headers(response, keys: Iterable[str]) -> None:
-    """Cache-Control, ETag, Vary and surrogate keys of a public GET answer."""
+def apply_public_headers(response, keys: Iterable[str], etag: str | None = None) -> None:
+    """Cache-Control, ETag (`etag`, else computed from the body), Vary and surrogate keys
+    of a public GET answer."""
     response["Cache-Control"] = (
         f"public, max-age={settings.GRAPHQL_CACHE_MAX_AGE}, "
         f"stale-while-revalidate={settings.GRAPHQL_CACHE_STALE_WHILE_REVALIDATE}"
     )
-    response["ETag"] = entity_tag(response.content)
+    response["ETag"] = etag or entity_tag(response.content)
     names = " ".join(sorted(keys))
     if names:
         response["Surrogate-Key"] = names
@@ -179,6 +181,7 @@ _ENTRY = "response:"
 class CachedAnswer:
     body: bytes
     content_type: str
+    etag: str
     keys: tuple[str, ...]
     generations: tuple
 
@@ -225,6 +228,7 @@ def store_answer(key: str, response, keys: Iterable[str], epoch) -> None:
     entry = CachedAnswer(
         body=response.content,
         content_type=response["Content-Type"],
+        etag=response["ETag"],
         keys=keys,
         generations=tuple(current.get(name) for name in names),
     )
@@ -245,8 +249,6 @@ def seconds_to_next_schedule_change() -> float:
                 soonest = moment
     if soonest is None:
         return 24 * 3600
-    from django.utils import timezone
-
     return (soonest - timezone.now()).total_seconds()
 
 
