@@ -78,6 +78,26 @@ for _model, _fields in _DERIVED_FIELDS.items():
         )
 
 
+# "term" -> "terms": the list key that every change of an object of the model also purges.
+_LIST_KEY_OF_KIND = {
+    model._meta.model_name: model.list_surrogate_key() for model in (Chapter, Term, Quiz)
+}
+# Fastly and Cloudflare take about 16 KB of keys per response.
+MAX_KEYS_HEADER = 16_000
+
+
+def compact_keys(keys: Iterable[str]) -> set[str]:
+    """`keys` without the object keys that a list key in them already covers: every
+    change of an object purges its model's list key too (`surrogate_keys_of_change`),
+    so "terms" alone invalidates whatever "term:15" would."""
+    keys = set(keys)
+    return {
+        key
+        for key in keys
+        if _LIST_KEY_OF_KIND.get(key.partition(":")[0]) not in keys or ":" not in key
+    }
+
+
 class SurrogateKeys:
     """Execution context mixin: collects the surrogate keys of what execution returns
     into `request.surrogate_keys` when the view asked for them (a set), at the cost of a
@@ -146,6 +166,8 @@ def apply_public_headers(response, keys: Iterable[str], etag: str | None = None)
     )
     response["ETag"] = etag or entity_tag(response.content)
     names = " ".join(sorted(keys))
+    if len(names) > MAX_KEYS_HEADER:
+        names = " ".join(sorted(compact_keys(keys)))
     if names:
         response["Surrogate-Key"] = names
         response["Cache-Tag"] = names.replace(" ", ",")
@@ -182,7 +204,8 @@ class CachedAnswer:
     body: bytes
     content_type: str
     etag: str
-    keys: tuple[str, ...]
+    sent_keys: tuple[str, ...]  # as the first answer named them
+    keys: tuple[str, ...]  # compacted: those whose generations are checked
     generations: tuple
 
 
@@ -212,7 +235,8 @@ def store_answer(key: str, response, keys: Iterable[str], epoch) -> None:
     answer may predate the change)."""
     if settings.GRAPHQL_RESPONSE_CACHE_SECONDS <= 0:
         return
-    keys = tuple(sorted(keys))
+    sent_keys = tuple(keys)
+    keys = tuple(sorted(compact_keys(keys)))
     names = [_GENERATION + name for name in keys]
     current = cache.get_many([*names, _EPOCH])
     if current.get(_EPOCH) != epoch:
@@ -229,6 +253,7 @@ def store_answer(key: str, response, keys: Iterable[str], epoch) -> None:
         body=response.content,
         content_type=response["Content-Type"],
         etag=response["ETag"],
+        sent_keys=sent_keys,
         keys=keys,
         generations=tuple(current.get(name) for name in names),
     )

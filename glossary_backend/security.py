@@ -125,7 +125,7 @@ class GraphQLView(StrawberryGraphQLView):
             entry, epoch = caching.cached_answer(cache_key)
             if entry is not None:
                 response = HttpResponse(entry.body, content_type=entry.content_type)
-                caching.apply_public_headers(response, entry.keys, entry.etag)
+                caching.apply_public_headers(response, entry.sent_keys, entry.etag)
                 return self.conditional(request, response)
         if public:
             request.surrogate_keys = set()

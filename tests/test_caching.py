@@ -269,3 +269,16 @@ def test_load_seed_command_invalidates(client, db, django_capture_on_commit_call
     with django_capture_on_commit_callbacks(execute=True):
         call_command("load_seed", "fixtures/glossary.json", verbosity=0)
     assert get(client, TERM_LIST).json()["data"]["terms"]["totalCount"] == 31
+
+
+def test_long_key_lists_fall_back_to_list_keys(client, seed, settings, monkeypatch):
+    """Past the CDNs' header size, object keys that a list key covers are left out; the
+    response cache always checks the compact set."""
+    register(TERM_LIST)
+    full = keys(get(client, TERM_LIST))
+    assert len(full) == 4
+    assert caching.compact_keys(full) == {"terms"}
+    assert caching.compact_keys({"term:1", "chapter:2", "terms"}) == {"chapter:2", "terms"}
+    settings.GRAPHQL_RESPONSE_CACHE_SECONDS = 0
+    monkeypatch.setattr(caching, "MAX_KEYS_HEADER", 10)
+    assert keys(get(client, TERM_LIST)) == {"terms"}
