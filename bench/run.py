@@ -28,6 +28,7 @@ import time
 import uuid
 from http.client import HTTPConnection
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
@@ -136,6 +137,12 @@ class Client:
     def graphql(self, query):
         body = json.dumps({"query": query})
         return self._send("POST", "/graphql", body, {"Content-Type": "application/json"})
+
+    def trusted(self, query):
+        """GET by documentId: the query registered as a trusted document."""
+        from glossary_backend.documents import document_id_of
+
+        return self.get("/graphql?" + urlencode({"documentId": document_id_of(query)}))
 
     def get(self, path):
         return self._send("GET", path, None, {})
@@ -312,6 +319,43 @@ def export_benchmark(env, database_url, attempts, repetitions=3):
     return results
 
 
+def trusted_documents_benchmark(port, cached_port, peer_port, repetitions):
+    """W1-W5 as an anonymous frontend sends them: GET by documentId, against the limit
+    view and the peer (anonymous too), and the same GET answered from the response cache."""
+    project, cached = Client(port), Client(cached_port)
+    limit, peer = Client(port), Client(peer_port)
+    latency = {}
+    for name, (query, path) in WORKLOADS.items():
+        sides = {
+            "project": lambda q=query: project.trusted(q),
+            "limit": lambda p=path: limit.get(p),
+            "peer": lambda q=query: peer.graphql(q),
+            "cached": lambda q=query: cached.trusted(q),
+        }
+        row = compare(sides, name, repetitions)
+        row["cached_vs_limit"] = round(row["cached_ms"] / row["limit_ms"], 2)
+        if cached.last_headers.get("Cache-Control", "").split(",")[0] != "public":
+            raise AssertionError(f"{name}: the trusted GET was not a public answer")
+        latency[name] = row
+    return latency
+
+
+def trusted_table(report) -> str:
+    """The trusted-documents table of docs/performance.md."""
+    lines = [
+        "| workload | project ms | limit ms | peer ms | cached ms | project / limit "
+        "| project / peer | cached / limit |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, row in report["trusted_get"].items():
+        lines.append(
+            f"| {name} | {row['project_ms']} | {row['limit_ms']} | {row['peer_ms']} "
+            f"| {row['cached_ms']} | {row['vs_limit']} | {row['vs_peer']} "
+            f"| {row['cached_vs_limit']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def peer_versions():
     script = (
         "import json; from importlib.metadata import version; "
@@ -406,13 +450,30 @@ def main() -> int:
         session["_auth_user_hash"] = staff.get_session_auth_hash()
         session.save()
 
+        from glossary_backend.documents import ManifestEntry, document_id_of, documents_register
+
+        registered = documents_register(
+            entries=[ManifestEntry(document_id_of(query), query) for query, _ in WORKLOADS.values()]
+        )
+        assert not registered.errors, registered.errors
+
         if args.profile:
             profile(staff, args.profile, args.report.parent)
             return 0
         report["queries_per_request"] = query_counts(staff)
         peer_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.peer.settings"}
         key = session.session_key
-        with gunicorn(env) as port, gunicorn(peer_env, python=peer_python()) as peer_port:
+        # The project's own server without its response cache (measuring the origin's
+        # work); a second one with it, for the cached path.
+        uncached_env = {**env, "GRAPHQL_RESPONSE_CACHE_SECONDS": "0"}
+        with (
+            gunicorn(uncached_env) as port,
+            gunicorn(env) as cached_port,
+            gunicorn(peer_env, python=peer_python()) as peer_port,
+        ):
+            report["trusted_get"] = trusted_documents_benchmark(
+                port, cached_port, peer_port, repetitions
+            )
             project, limit, peer = Client(port, key), Client(port, key), Client(peer_port, key)
             latency = {}
             for name, (query, path) in MEASURED:
@@ -443,7 +504,7 @@ def main() -> int:
     print_report(report)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report, indent=2) + "\n")
-    args.report.with_suffix(".md").write_text(markdown_table(report))
+    args.report.with_suffix(".md").write_text(markdown_table(report) + "\n" + trusted_table(report))
     print(f"\nReport written to {args.report} (table for docs: {args.report.with_suffix('.md')})")
     return 0
 
@@ -501,6 +562,8 @@ def print_report(report):
             + f"{vs_limit:>8}{vs_peer:>7}{queries:>10}"
             + "".join(f"{value:>13}" for value in rps)
         )
+    print("\nW1-W5 as trusted documents over GET, anonymous (median ms):")
+    print(trusted_table(report))
     print(f"\nExport: {report['export']}")
 
 

@@ -11,6 +11,15 @@ class GlossaryBackendConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_refresh_statistics, dispatch_uid="glossary_backend_statistics")
+        from glossary_backend.caching import content_changed
+        from terms.revisions import content_changed as content_changed_signal
+
+        # Cached answers holding changed content stop being served once the change commits.
+        content_changed_signal.connect(
+            lambda sender, changes, **kwargs: content_changed(changes),
+            dispatch_uid="glossary_backend_response_cache",
+            weak=False,
+        )
 
 
 def _refresh_statistics(sender, using, **kwargs):

@@ -38,6 +38,11 @@ from strawberry.relay.types import PREFIX
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from glossary_backend.graphql import MAX_PAGE_SIZE, InvalidArgument, parse_cursor
+from glossary_backend.inputs import canonical_json
+from glossary_backend.security import trusted_document_of
+
+# Costs remembered per registered document (one per operation name and variables).
+MAX_COSTS_PER_DOCUMENT = 256
 
 # Lists of types that belong to libraries, which cannot carry a MaxItems declaration.
 LIBRARY_LIST_MAXIMUMS = {("OperationInfo", "messages"): 20}
@@ -221,12 +226,23 @@ class OperationCost(SchemaExtension):
         if context.graphql_document is not None:
             # The name the client gave: strawberry's `operation_name` falls back to the
             # first operation's, where the spec requires an error for several.
-            self.cost = operation_cost(
+            arguments = (
                 context.schema._schema,
                 context.graphql_document,
                 context._provided_operation_name,
                 context.variables,
             )
+            trusted = trusted_document_of(context)
+            if trusted is None:
+                self.cost = operation_cost(*arguments)
+            else:
+                # A registered document's cost, once per operation name and variables.
+                key = (context._provided_operation_name, canonical_json(context.variables))
+                if key not in trusted.costs:
+                    if len(trusted.costs) >= MAX_COSTS_PER_DOCUMENT:
+                        trusted.costs.clear()
+                    trusted.costs[key] = operation_cost(*arguments)
+                self.cost = trusted.costs[key]
             if self.cost is not None and self.cost > settings.GRAPHQL_MAX_COST:
                 raise QueryTooCostly(self.cost, settings.GRAPHQL_MAX_COST)
         yield

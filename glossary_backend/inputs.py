@@ -13,12 +13,15 @@
 - Stored text (`text_problem`): that, no invisible characters either (a name with a
   zero-width space looks like another and files under an initial no index shows), no
   line breaks in single-line fields, and a bounded length.
+- GraphQL variables as a key (`canonical_json`): the same values, the same text,
+  whatever order or spacing the client sent them in.
 
 GraphQL's Date and DateTime scalars, the export query strings, the management commands
 and the models all call these.
 """
 
 import datetime
+import json
 import re
 import unicodedata
 
@@ -105,3 +108,8 @@ def text_problem(value: str, max_length: int = MAX_TEXT_LENGTH, *, multiline=Tru
     if len(value) > max_length:
         return f"must be at most {max_length} characters (it has {len(value)})"
     return None
+
+
+def canonical_json(value) -> str:
+    """One text for equal JSON values (sorted keys, no spaces): what caches key on."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

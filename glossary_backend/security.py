@@ -19,7 +19,7 @@ from cross_web import HTTPException
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, TooManyFieldsSent
 from django.db import OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.templatetags.static import static
 from graphql import (
     DocumentNode,
@@ -34,6 +34,7 @@ from graphql import (
     StringValueNode,
     ValidationRule,
     VariableDefinitionNode,
+    specified_rules,
     validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -43,6 +44,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from glossary_backend import caching, documents
 from glossary_backend.inputs import unsafe_text
 
 logger = logging.getLogger("glossary_backend.graphql")
@@ -78,6 +80,12 @@ class GraphQLView(StrawberryGraphQLView):
         # bytes (scripts/vendor_graphiql.py), so the page's integrity hashes still hold.
         return super().graphql_ide_html.replace("https://unpkg.com/", static("graphiql/"))
 
+    def should_render_graphql_ide(self, request) -> bool:
+        # A GET by documentId has no `query` either: it is a request, not a browser visit.
+        return request.query_params.get("documentId") is None and super().should_render_graphql_ide(
+            request
+        )
+
     def dispatch(self, request, *args, **kwargs):
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -107,23 +115,120 @@ class GraphQLView(StrawberryGraphQLView):
                 request.body.decode("utf-8")
             except UnicodeDecodeError:
                 return self.error_response(400, "Request body is not valid UTF-8.")
+        refusal = self.resolve_trusted_document(request)
+        if refusal is not None:
+            return refusal
+        public = request.method == "GET" and caching.audience(request) == caching.PUBLIC
+        cache_key, epoch = None, None
+        if public and getattr(request, "trusted_document", None) is not None:
+            cache_key = self.response_cache_key(request)
+        if cache_key is not None:
+            entry, epoch = caching.cached_answer(cache_key)
+            if entry is not None:
+                response = HttpResponse(entry.body, content_type=entry.content_type)
+                caching.apply_public_headers(response, entry.sent_keys, entry.etag)
+                return self.conditional(request, response)
+        if public:
+            request.surrogate_keys = set()
         response = super().dispatch(request, *args, **kwargs)
         if response.status_code >= 400 and response.get("Content-Type", "").startswith("text/"):
             # Strawberry's own refusals are plain text; answer JSON like the rest.
-            return self.error_response(response.status_code, response.content.decode())
+            response = self.error_response(response.status_code, response.content.decode())
+        answered = response.status_code == 200 and getattr(request, "graphql_answered", False)
+        if answered and public and not request.graphql_errors:
+            caching.apply_public_headers(response, request.surrogate_keys)
+            if cache_key is not None:
+                caching.store_answer(cache_key, response, request.surrogate_keys, epoch)
+            return self.conditional(request, response)
+        if caching.audience(request) == caching.PRIVATE:
+            caching.apply_private_headers(response)
+        else:
+            caching.apply_no_store(response)
         return response
 
     @staticmethod
-    def error_response(status: int, message: str) -> HttpResponse:
-        code = {
+    def conditional(request, response) -> HttpResponse:
+        """304 Not Modified, with the answer's caching headers, when the caller has it."""
+        if not caching.not_modified(request, response):
+            return response
+        unchanged = HttpResponseNotModified()
+        for header in ("Cache-Control", "ETag", "Vary", "Surrogate-Key", "Cache-Tag"):
+            if response.has_header(header):
+                unchanged[header] = response[header]
+        return unchanged
+
+    def resolve_trusted_document(self, request) -> HttpResponse | None:
+        """Sets `request.trusted_document` from `documentId` (query string for GET, JSON
+        body for POST); the refusal for an unknown or malformed id, or for text from a
+        caller limited to trusted documents."""
+        document_id = None
+        if request.method == "GET":
+            document_id = request.GET.get("documentId")
+        elif request.method == "POST" and b'"documentId"' in request.body:
+            try:
+                body = json.loads(request.body)
+            except (ValueError, RecursionError):
+                body = None  # strawberry answers it
+            if isinstance(body, dict):
+                document_id = body.get("documentId")
+                if document_id is not None and not isinstance(document_id, str):
+                    return self.error_response(400, "documentId must be a string.")
+        if document_id is None:
+            sends_text = request.method == "POST" or "query" in request.GET
+            if (
+                sends_text
+                and settings.GRAPHQL_TRUSTED_DOCUMENTS_ONLY
+                and not may_send_text(request)
+            ):
+                return self.error_response(
+                    403,
+                    "Only registered documents may run here: send documentId.",
+                    code="TRUSTED_DOCUMENT_REQUIRED",
+                )
+            return None
+        prepared = (
+            documents.trusted_document(document_id)
+            if documents.DOCUMENT_ID.fullmatch(document_id)
+            else None
+        )
+        if prepared is None:
+            return self.error_response(
+                404,
+                f"No registered document has the id {document_id[:80]!r}.",
+                code="PERSISTED_DOCUMENT_NOT_FOUND",
+            )
+        request.trusted_document = prepared
+        return None
+
+    @staticmethod
+    def response_cache_key(request) -> str | None:
+        try:
+            variables = json.loads(request.GET.get("variables") or "null")
+        except (ValueError, RecursionError):
+            return None  # strawberry answers it
+        return caching.response_cache_key(
+            request.trusted_document.document_id, request.GET.get("operationName"), variables
+        )
+
+    def create_response(self, response_data, sub_response):
+        # What the caching headers need to know: an answer, with or without errors.
+        self.request.graphql_answered = True
+        self.request.graphql_errors = bool(response_data.get("errors"))
+        return super().create_response(response_data, sub_response)
+
+    @staticmethod
+    def error_response(status: int, message: str, code: str | None = None) -> HttpResponse:
+        code = code or {
             413: "PAYLOAD_TOO_LARGE",
             414: "URI_TOO_LONG",
             405: "METHOD_NOT_ALLOWED",
             404: "NOT_FOUND",
         }.get(status, "BAD_REQUEST")
-        return JsonResponse(
+        response = JsonResponse(
             {"errors": [{"message": message, "extensions": {"code": code}}]}, status=status
         )
+        response["Cache-Control"] = "no-store"
+        return response
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -142,7 +247,13 @@ class GraphQLView(StrawberryGraphQLView):
 
     def parse_http_body(self, request):
         data = super().parse_http_body(request)
-        if data.query is not None and len(data.query) > settings.GRAPHQL_MAX_QUERY_CHARS:
+        trusted = getattr(self.request, "trusted_document", None)
+        if trusted is not None:
+            if data.query is not None:
+                raise HTTPException(400, "Send either documentId or query, not both.")
+            # Parsed already (TrustedDocumentParse); the text is not read again.
+            data.query = trusted.document_id
+        elif data.query is not None and len(data.query) > settings.GRAPHQL_MAX_QUERY_CHARS:
             raise HTTPException(
                 400, f"Query is longer than {settings.GRAPHQL_MAX_QUERY_CHARS} characters."
             )
@@ -335,14 +446,22 @@ def suggestions_hidden() -> bool:
 LITERAL_RULES = (NoOversizedNumberLiterals, NoUnsafeTextInLiterals)
 
 
-@lru_cache(maxsize=128)
-def _validate(schema, document, rules, hide_suggestions: bool) -> list[GraphQLError]:
+def validate_document(schema, document, rules, hide_suggestions: bool) -> list[GraphQLError]:
+    """The errors of `document` under the literal rules, `rules` and strawberry's own."""
     errors = validate(schema, document, LITERAL_RULES)
     if errors:
         return errors
     # Strawberry's own rules, as its validate_document adds them.
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
     return validate(schema, document, rules, hide_suggestions=hide_suggestions)
+
+
+_validate = lru_cache(maxsize=128)(validate_document)
+
+
+def current_rules() -> tuple:
+    """The validation rules of a request now: graphql-core's, then the project's."""
+    return (*specified_rules, *validation_rules(settings.GRAPHQL_INTROSPECTION))
 
 
 class CachedValidation(SchemaExtension):
@@ -356,17 +475,49 @@ class CachedValidation(SchemaExtension):
 
     def on_validate(self):
         context = self.execution_context
-        context.pre_execution_errors = _validate(
-            context.schema._schema,
-            context.graphql_document,
-            tuple(context.validation_rules),
-            suggestions_hidden(),
-        )
+        arguments = (tuple(context.validation_rules), suggestions_hidden())
+        trusted = trusted_document_of(context)
+        if trusted is not None:
+            # A registered document: validated once per process and set of rules.
+            errors = trusted.validation.get(arguments)
+            if errors is None:
+                errors = trusted.validation[arguments] = validate_document(
+                    context.schema._schema, context.graphql_document, *arguments
+                )
+            context.pre_execution_errors = errors
+        else:
+            context.pre_execution_errors = _validate(
+                context.schema._schema, context.graphql_document, *arguments
+            )
         yield
 
 
-class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Coerces variables (input fields, enum values) without suggestions where hidden."""
+def may_send_text(request) -> bool:
+    """Staff sessions, API token users and preview callers may send documents as text
+    where anonymous callers are limited to trusted documents."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and (user.is_authenticated or getattr(user, "preview", None)))
+
+
+def trusted_document_of(execution_context):
+    """The registered document a request runs (glossary_backend.documents), or None."""
+    request = getattr(execution_context.context, "request", None)
+    return getattr(request, "trusted_document", None)
+
+
+class TrustedDocumentParse(SchemaExtension):
+    """A registered document is parsed once per process: its parsed form is used as is."""
+
+    def on_parse(self):
+        trusted = trusted_document_of(self.execution_context)
+        if trusted is not None:
+            self.execution_context.graphql_document = trusted.document
+        yield
+
+
+class ExecutionContext(caching.SurrogateKeys, StrawberryGraphQLCoreExecutionContext):
+    """Coerces variables (input fields, enum values) without suggestions where hidden;
+    collects the surrogate keys of what it returns (glossary_backend.caching)."""
 
     @classmethod
     def build(cls, *args, hide_suggestions: bool = False, **kwargs):
@@ -382,6 +533,7 @@ def operation_limits() -> list:
     parse errors outside the path that gives them their code.
     """
     return [
+        TrustedDocumentParse,
         partial(MaxTokensLimiter, max_token_count=settings.GRAPHQL_MAX_TOKENS),
         lambda: AddValidationRules(list(validation_rules(settings.GRAPHQL_INTROSPECTION))),
         CachedValidation,

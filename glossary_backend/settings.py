@@ -211,6 +211,31 @@ GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=1000)
 # The most fields an operation may produce, computed before it runs (glossary_backend/cost.py).
 GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=25_000)
 GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
+# Production hardening: anonymous callers may only run registered (trusted) documents
+# (glossary_backend/documents.py); staff, preview and token callers may still send text.
+GRAPHQL_TRUSTED_DOCUMENTS_ONLY = env.bool("GRAPHQL_TRUSTED_DOCUMENTS_ONLY", default=False)
+# HTTP caching of anonymous GET answers (glossary_backend/caching.py): how long browsers
+# and CDNs may keep them, and serve them stale while they fetch a fresh copy.
+GRAPHQL_CACHE_MAX_AGE = env.int("GRAPHQL_CACHE_MAX_AGE", default=60)
+GRAPHQL_CACHE_STALE_WHILE_REVALIDATE = env.int("GRAPHQL_CACHE_STALE_WHILE_REVALIDATE", default=300)
+
+# Django's cache: local memory per process by default; CACHE_URL=redis://host:6379/0 shares
+# it (and the response cache's invalidations) between processes and servers.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES["default"].setdefault("KEY_PREFIX", "glossary")
+_PROCESS_LOCAL_CACHE = (
+    CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+)
+if _PROCESS_LOCAL_CACHE:
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 10_000)
+# The origin's own cache of anonymous trusted-document answers, invalidated by surrogate
+# keys when content changes; 0 turns it off. In local memory an invalidation reaches only
+# the process that made the change (not the other workers, not a command's writes): there
+# an answer lives no longer than browsers and CDNs keep it.
+GRAPHQL_RESPONSE_CACHE_SECONDS = env.int(
+    "GRAPHQL_RESPONSE_CACHE_SECONDS",
+    default=GRAPHQL_CACHE_MAX_AGE if _PROCESS_LOCAL_CACHE else 3600,
+)
 
 # Quiz submissions per client address: (window in seconds, most submissions in it).
 SUBMISSION_RATE_LIMITS = [

@@ -47,6 +47,17 @@ def fresh_term_linker():
     linking._LINKERS.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each test starts with an empty response cache and no parsed trusted documents."""
+    from django.core.cache import cache
+
+    from glossary_backend import documents
+
+    cache.clear()
+    documents._prepared.clear()
+
+
 @pytest.fixture
 def editor(django_user_model):
     user = django_user_model.objects.create_user(

@@ -8,11 +8,13 @@ else.
 """
 
 import datetime
+import json
 
 import pytest
 from django.utils import timezone
 from strawberry.relay import to_base64
 
+from glossary_backend.documents import ManifestEntry, document_id_of, documents_register
 from glossary_backend.preview import preview_token_mint
 from terms.models import Chapter, Status, Term
 from terms.services import content_save, content_set_status, term_mentions_refresh
@@ -148,3 +150,33 @@ def test_a_preview_token_shows_the_hidden_term_on_every_path(
     assert {"slug": "zeta-term"} in data["lora"]["relatedTerms"]
     questions = {q["position"]: q["term"] for q in data["quiz"]["questions"]}
     assert questions[2] == {"slug": "zeta-term"}
+
+
+@pytest.mark.parametrize("hiding", ["term to draft", "term archived", "chapter to draft"])
+def test_the_response_cache_forgets_what_is_hidden(
+    seed_quiz, make_term, client, hiding, django_capture_on_commit_callbacks
+):
+    """A cached anonymous answer that showed a term is not served once it is hidden."""
+    term = make_term(seed_quiz.chapter, "Zeta Term")
+    Term.objects.get(slug="lora").related_terms.add(term)
+    seed_quiz.questions.filter(position=2).update(term=term)
+    register = documents_register(entries=[ManifestEntry(document_id_of(EVERY_PATH), EVERY_PATH)])
+    assert not register.errors
+    params = {
+        "documentId": document_id_of(EVERY_PATH),
+        "variables": json.dumps({"slug": term.slug, "id": to_base64("Term", term.pk)}),
+    }
+    shown = client.get("/graphql", params)
+    assert shown["Cache-Control"].startswith("public")
+    assert shown.json()["data"]["bySlug"] == {"slug": "zeta-term"}
+    assert client.get("/graphql", params).content == shown.content  # from the cache
+    with django_capture_on_commit_callbacks(execute=True):
+        if hiding == "chapter to draft":
+            chapters = Chapter.objects.filter(pk=term.chapter_id)
+            content_set_status(queryset=chapters, status=Status.DRAFT)
+        else:
+            status = Status.DRAFT if hiding == "term to draft" else Status.ARCHIVED
+            content_set_status(queryset=Term.objects.filter(pk=term.pk), status=status)
+    data = client.get("/graphql", params).json()["data"]
+    assert data["bySlug"] is None
+    assert "zeta" not in str(data).lower()

@@ -73,3 +73,27 @@ def test_view_hooks_we_override_still_exist():
         base = getattr(StrawberryGraphQLView, name)
         assert list(inspect.signature(base).parameters) == parameters, name
         assert getattr(GraphQLView, name) is not base
+
+
+def test_surrogate_key_collection_hooks_exist():
+    """glossary_backend.caching.SurrogateKeys overrides graphql-core's execute_fields
+    (once per object, with the grouped field set fourth) and complete_list_value (the
+    list type first); a rename would silently drop the keys."""
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as ExecutionContext
+
+    fields = list(inspect.signature(ExecutionContext.execute_fields).parameters)
+    assert fields[:5] == ["self", "parent_type", "source_value", "path", "grouped_field_set"]
+    lists = list(inspect.signature(ExecutionContext.complete_list_value).parameters)
+    assert lists[:2] == ["self", "return_type"]
+
+
+def test_a_document_set_in_on_parse_is_not_parsed_again():
+    """TrustedDocumentParse sets graphql_document in on_parse: strawberry parses only
+    when none is set, and its sync view lets create_response see the result."""
+    from strawberry.schema import schema as strawberry_schema
+
+    source = inspect.getsource(strawberry_schema._parse_operation_document)
+    assert "if execution_context.graphql_document is not None:" in source
+    from strawberry.http.sync_base_view import SyncBaseHTTPView
+
+    assert "return self.create_response(" in inspect.getsource(SyncBaseHTTPView.run)

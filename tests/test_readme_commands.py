@@ -69,6 +69,12 @@ MANAGE_COMMANDS = {
     "db_worker": [f"{PYTHON} db_worker --batch"],
     "rqworker": "needs Redis and TASKS_BACKEND=rq; tests/delivery/test_delivery.py runs an "
     "RQ worker on a real Redis",
+    "documents": [
+        f"{PYTHON} documents register docs/persisted-query-manifest.json",
+        f"{PYTHON} documents list",
+        f"{PYTHON} documents remove "
+        "sha256:2f833ffe88ce0c07aa89c895290df564cafef06b77a6f82bf9657aa697038f10",
+    ],
     "createsuperuser": "`make superuser` runs it",
     "migrate": "deployment, with production settings; `make setup` runs it",
     "collectstatic": "deployment, with production settings",

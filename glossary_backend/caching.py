@@ -1,0 +1,309 @@
+"""HTTP caching of GraphQL answers: headers, surrogate keys and the origin's response cache.
+
+- Who may share an answer (`audience`): an anonymous caller's answer is public; one that
+  depends on a session, a preview token, an `Authorization` header or a staff
+  permission is `private, no-store`; errors, mutations and POSTs are `no-store`.
+- What an answer contains (`SurrogateKeys`, the execution context's mixin): the key of
+  every chapter, term and quiz it returns (`Publishable.surrogate_key`, "term:15") and
+  the list key of every list, page or count of them it returns
+  (`list_surrogate_key()`, "terms"), including fields derived from a list (a chapter's
+  `termCount`, a definition's links, which depend on which terms are visible). Sent as
+  `Surrogate-Key` (Fastly) and `Cache-Tag` (Cloudflare) so a CDN purges by key.
+- The response cache: anonymous GET answers of trusted documents, keyed by document,
+  operation name, variables and audience, in Django's cache (CACHES["default"]). Each
+  surrogate key has a generation in the cache; an entry is served only while the
+  generations of all its keys are those it was stored with. `invalidate_surrogate_keys`
+  gives keys new generations: every content change calls it when its transaction
+  commits (`content_changed`), and a CDN purge can call it with the same keys. An entry
+  is kept at most GRAPHQL_RESPONSE_CACHE_SECONDS and never past the next scheduled
+  go-live or expiry time (those change visibility with no write).
+"""
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Min, Q
+from django.db.models.functions import Now
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from graphql import get_named_type
+
+from glossary_backend.inputs import canonical_json
+from glossary_backend.preview import HEADER as PREVIEW_HEADER
+from quizzes.models import Quiz
+from terms.models import Chapter, Publishable, Term
+
+PUBLIC = "public"
+PRIVATE = "private"
+
+# Lists (plain, connections and their edges) whose items are of a model's type.
+_LIST_TYPES = {
+    Chapter: ("Chapter", "ChapterConnection", "ChapterEdge"),
+    Term: ("Term", "TermConnection", "TermEdge", "SearchHit", "SearchHitEdge",
+           "SearchResultConnection"),
+    Quiz: ("Quiz", "QuizConnection", "QuizEdge"),
+}  # fmt: skip
+# Fields whose value depends on which objects of a model are visible, beyond the
+# objects they return: counts, indexes, links found in text, neighbours.
+_DERIVED_FIELDS = {
+    Term: {
+        "Query": ("letters", "search", "searchResults"),
+        "Chapter": ("termCount", "letters", "jsonLd"),
+        "Term": (
+            "definitionHtml",
+            "explanationHtml",
+            "definitionSegments",
+            "previous",
+            "next",
+            "jsonLd",
+        ),
+    },
+}
+LIST_KEYS = {
+    type_name: model.list_surrogate_key()
+    for model, type_names in _LIST_TYPES.items()
+    for type_name in type_names
+}
+CONNECTION_KEYS = {name: key for name, key in LIST_KEYS.items() if name.endswith("Connection")}
+DERIVED_KEYS: dict[str, dict[str, str]] = {}
+for _model, _fields in _DERIVED_FIELDS.items():
+    for _type_name, _names in _fields.items():
+        DERIVED_KEYS.setdefault(_type_name, {}).update(
+            dict.fromkeys(_names, _model.list_surrogate_key())
+        )
+
+
+# "term" -> "terms": the list key that every change of an object of the model also purges.
+_LIST_KEY_OF_KIND = {
+    model._meta.model_name: model.list_surrogate_key() for model in (Chapter, Term, Quiz)
+}
+# Fastly and Cloudflare take about 16 KB of keys per response.
+MAX_KEYS_HEADER = 16_000
+
+
+def compact_keys(keys: Iterable[str]) -> set[str]:
+    """`keys` without the object keys that a list key in them already covers: every
+    change of an object purges its model's list key too (`surrogate_keys_of_change`),
+    so "terms" alone invalidates whatever "term:15" would."""
+    keys = set(keys)
+    return {
+        key
+        for key in keys
+        if _LIST_KEY_OF_KIND.get(key.partition(":")[0]) not in keys or ":" not in key
+    }
+
+
+class SurrogateKeys:
+    """Execution context mixin: collects the surrogate keys of what execution returns
+    into `request.surrogate_keys` when the view asked for them (a set), at the cost of a
+    look-up per object and per list."""
+
+    surrogate_keys: set | None = None
+
+    @classmethod
+    def build(cls, *args, **kwargs):
+        context = super().build(*args, **kwargs)
+        if isinstance(context, SurrogateKeys):
+            request = getattr(context.context_value, "request", None)
+            context.surrogate_keys = getattr(request, "surrogate_keys", None)
+        return context
+
+    def execute_fields(self, parent_type, source_value, path, grouped_field_set, *args):
+        keys = self.surrogate_keys
+        if keys is not None:
+            if isinstance(source_value, Publishable):
+                keys.add(source_value.surrogate_key)
+            name = parent_type.name
+            if name in CONNECTION_KEYS:
+                keys.add(CONNECTION_KEYS[name])
+            derived = DERIVED_KEYS.get(name)
+            if derived:
+                for details in grouped_field_set.values():
+                    key = derived.get(details[0].node.name.value)
+                    if key:
+                        keys.add(key)
+        return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
+
+    def complete_list_value(self, return_type, *args):
+        if self.surrogate_keys is not None:
+            key = LIST_KEYS.get(get_named_type(return_type).name)
+            if key:
+                self.surrogate_keys.add(key)
+        return super().complete_list_value(return_type, *args)
+
+
+def audience(request) -> str:
+    """PUBLIC when the answer depends on nothing of the caller, else PRIVATE."""
+    if request.headers.get("Authorization") is not None:
+        return PRIVATE
+    if request.headers.get(PREVIEW_HEADER) is not None:
+        return PRIVATE
+    user = getattr(request, "user", None)
+    if user is not None and (user.is_authenticated or getattr(user, "preview", None)):
+        return PRIVATE
+    return PUBLIC
+
+
+# What a public answer would change with: the caller's session, token or preview.
+PUBLIC_VARY = ("Cookie", "Authorization", PREVIEW_HEADER)
+
+
+def entity_tag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+
+
+def apply_public_headers(response, keys: Iterable[str], etag: str | None = None) -> None:
+    """Cache-Control, ETag (`etag`, else computed from the body), Vary and surrogate keys
+    of a public GET answer."""
+    response["Cache-Control"] = (
+        f"public, max-age={settings.GRAPHQL_CACHE_MAX_AGE}, "
+        f"stale-while-revalidate={settings.GRAPHQL_CACHE_STALE_WHILE_REVALIDATE}"
+    )
+    response["ETag"] = etag or entity_tag(response.content)
+    names = " ".join(sorted(keys))
+    if len(names) > MAX_KEYS_HEADER:
+        names = " ".join(sorted(compact_keys(keys)))
+    if names:
+        response["Surrogate-Key"] = names
+        response["Cache-Tag"] = names.replace(" ", ",")
+    patch_vary_headers(response, PUBLIC_VARY)
+
+
+def apply_private_headers(response) -> None:
+    response["Cache-Control"] = "private, no-store"
+    patch_vary_headers(response, PUBLIC_VARY)
+
+
+def apply_no_store(response) -> None:
+    response["Cache-Control"] = "no-store"
+
+
+def not_modified(request, response) -> bool:
+    """Whether the caller's If-None-Match names the answer's ETag."""
+    header = request.headers.get("If-None-Match")
+    if not header or not response.has_header("ETag"):
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or response["ETag"] in tags
+
+
+# The response cache.
+
+_GENERATION = "sk:"
+_EPOCH = "sk-epoch"
+_ENTRY = "response:"
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    body: bytes
+    content_type: str
+    etag: str
+    sent_keys: tuple[str, ...]  # as the first answer named them
+    keys: tuple[str, ...]  # compacted: those whose generations are checked
+    generations: tuple
+
+
+def response_cache_key(document_id: str, operation_name, variables) -> str:
+    text = canonical_json([document_id, operation_name, variables, PUBLIC])
+    return _ENTRY + hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached_answer(key: str) -> tuple[CachedAnswer | None, object]:
+    """(the entry under `key` if every one of its keys still has its generation, the
+    current invalidation epoch to pass to `store_answer`)."""
+    if settings.GRAPHQL_RESPONSE_CACHE_SECONDS <= 0:
+        return None, None
+    found = cache.get_many([key, _EPOCH])
+    entry, epoch = found.get(key), found.get(_EPOCH)
+    if entry is None:
+        return None, epoch
+    names = [_GENERATION + name for name in entry.keys]
+    current = cache.get_many(names)
+    if tuple(current.get(name) for name in names) != entry.generations:
+        return None, epoch
+    return entry, epoch
+
+
+def store_answer(key: str, response, keys: Iterable[str], epoch) -> None:
+    """Keep a public answer, unless content changed since `epoch` was read (then the
+    answer may predate the change)."""
+    if settings.GRAPHQL_RESPONSE_CACHE_SECONDS <= 0:
+        return
+    sent_keys = tuple(keys)
+    keys = tuple(sorted(compact_keys(keys)))
+    names = [_GENERATION + name for name in keys]
+    current = cache.get_many([*names, _EPOCH])
+    if current.get(_EPOCH) != epoch:
+        return
+    missing = [name for name in names if name not in current]
+    for name in missing:
+        cache.add(name, uuid.uuid4().hex, timeout=None)
+    if missing:
+        current.update(cache.get_many(missing))
+    timeout = min(settings.GRAPHQL_RESPONSE_CACHE_SECONDS, seconds_to_next_schedule_change())
+    if timeout <= 0:
+        return
+    entry = CachedAnswer(
+        body=response.content,
+        content_type=response["Content-Type"],
+        etag=response["ETag"],
+        sent_keys=sent_keys,
+        keys=keys,
+        generations=tuple(current.get(name) for name in names),
+    )
+    cache.set(key, entry, timeout=timeout)
+
+
+def seconds_to_next_schedule_change() -> float:
+    """Seconds until some content goes live or expires by its schedule (visibility
+    changes then with no write to invalidate anything); a day when nothing is due."""
+    soonest = None
+    for model in (Chapter, Term, Quiz):
+        moments = model._base_manager.aggregate(
+            live=Min("go_live_at", filter=Q(go_live_at__gt=Now())),
+            expire=Min("expire_at", filter=Q(expire_at__gt=Now())),
+        )
+        for moment in moments.values():
+            if moment is not None and (soonest is None or moment < soonest):
+                soonest = moment
+    if soonest is None:
+        return 24 * 3600
+    return (soonest - timezone.now()).total_seconds()
+
+
+def invalidate_surrogate_keys(keys: Iterable[str]) -> None:
+    """Every cached answer holding one of `keys` ("term:15", "terms") stops being
+    served. Call it after the change is committed (see `content_changed`)."""
+    token = uuid.uuid4().hex
+    values = {_GENERATION + key: token for key in keys}
+    if values:
+        cache.set_many({**values, _EPOCH: token}, timeout=None)
+
+
+def surrogate_keys_of_change(model, pk) -> list[str]:
+    """The keys a change of one chapter, term or quiz invalidates: its own and its
+    model's list key (it may join or leave lists, counts, links); a chapter's change
+    also reaches its terms and quizzes and their lists, whose visibility follows it."""
+    if not issubclass(model, Publishable):
+        return []
+    keys = [model(pk=pk).surrogate_key, model.list_surrogate_key()]
+    if model is Chapter:
+        keys += [Term.list_surrogate_key(), Quiz.list_surrogate_key()]
+        for child in (Term, Quiz):
+            pks = child._base_manager.filter(chapter=pk).values_list("pk", flat=True)
+            keys += [child(pk=child_pk).surrogate_key for child_pk in pks]
+    return keys
+
+
+def content_changed(changes: Iterable[tuple]) -> None:
+    """Invalidate what the changed (model, pk) pairs are in, when the transaction commits
+    (at once outside one): a reader in between stores nothing (the epoch moved)."""
+    keys = {key for model, pk in changes for key in surrogate_keys_of_change(model, pk)}
+    if keys:
+        transaction.on_commit(lambda: invalidate_surrogate_keys(keys))
