@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import salted_hmac
 
 from quizzes.models import Choice, Question, Quiz
 
@@ -53,8 +54,13 @@ def arrange(choices: list[Choice], rng: random.Random | None) -> list[Choice]:
 
 
 def choice_order(question: Question, seed: int) -> list[Choice]:
-    """The question's choices as the attempt with `seed` serves them (choices prefetched)."""
-    return arrange(list(question.choices.all()), random.Random(f"{seed}:{question.pk}"))
+    """The question's choices as the attempt with `seed` serves them (choices prefetched).
+
+    The token's payload is signed, not encrypted: anyone can read its seed. The shuffle is
+    therefore seeded with a keyed hash of it, so that the seed does not tell a client
+    where each choice was in authoring order."""
+    key = salted_hmac(SALT, f"{seed}:{question.pk}").digest()
+    return arrange(list(question.choices.all()), random.Random(key))
 
 
 def attempt_draw(quiz: Quiz, questions: list[Question], seed: int) -> list[Question]:

@@ -1,11 +1,15 @@
 """Attempts started by the server: signed tokens, per-attempt order, reveal rules, draws."""
 
 import datetime
+import json
+import random
 import statistics
 import time
+import zlib
 from unittest import mock
 
 import pytest
+from django.core import signing
 from strawberry.relay import from_base64, to_base64
 
 from quizzes.attempts import attempt_draw, attempt_token_read
@@ -119,6 +123,32 @@ def test_lowest_id_attack_scores_at_chance(make_quiz, graphql):
     ]
     # 80 questions at p = 0.25: the standard error is about 0.05.
     assert 0.08 < statistics.mean(lowest) < 0.42
+
+
+def token_payload(token: str) -> dict:
+    """What anyone can read in a token without the key: django.core.signing signs its
+    payload (base64 of zlib-compressed JSON) but does not encrypt it."""
+    data = token.split(":")[0]
+    raw = signing.b64_decode(data.lstrip(".").encode())
+    return json.loads(zlib.decompress(raw) if data.startswith(".") else raw)
+
+
+def test_token_seed_attack_scores_at_chance(quiz, graphql):
+    """The seed a token carries does not tell where the first written choice went:
+    replaying a shuffle seeded with it, as the order could be derived, picks the correct
+    choice about a quarter of the time, not always."""
+    correct = set(Choice.objects.filter(is_correct=True).values_list("public_id", flat=True))
+    picks = []
+    for _ in range(30):
+        started = start(graphql, quiz)
+        seed = token_payload(started["token"])["seed"]
+        for question in started["questions"]:
+            places = list(range(len(question["choices"])))
+            random.Random(f"{seed}:{from_base64(question['id'])[1]}").shuffle(places)
+            guess = question["choices"][places.index(0)]["id"]
+            picks.append(public_id(guess) in correct)
+    # 300 picks at p = 0.25: the standard error is about 0.025.
+    assert 0.15 < statistics.mean(picks) < 0.35
 
 
 def test_token_submission_records_order_and_server_time(quiz, graphql):
