@@ -431,3 +431,36 @@ def test_token_submission_query_count_is_constant(make_quiz, graphql):
 
 
 SUBMIT_QUERIES = {"sqlite": 23, "postgresql": 23}
+
+
+TESTED_TERMS = """
+query Terms($slug: String!) { quiz(slug: $slug) { questions { id term { name abbreviation } } } }
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Question.term is public before submission, and in a 'which term is it?' "
+    "question the tested term is the correct choice.",
+)
+def test_the_tested_term_does_not_give_the_answer_away(seed_quiz, graphql):
+    """Picking, in every single-choice question, the choice named like the term the
+    question tests does not get them all right (at chance: 0.25 ** 7)."""
+    started = start(graphql, seed_quiz)
+    quiz = graphql(TESTED_TERMS, {"slug": seed_quiz.slug})["data"]["quiz"]
+    tested = {
+        question["id"]: set((question["term"] or {}).values()) - {""}
+        for question in quiz["questions"]
+    }
+    answers = [
+        {
+            "question": question["id"],
+            "choices": [
+                c["id"] for c in question["choices"] if c["text"] in tested[question["id"]]
+            ],
+        }
+        for question in started["questions"]
+        if question["kind"] == "SINGLE"
+    ]
+    result = submit(graphql, seed_quiz, answers, attemptToken=started["token"])
+    assert result["score"] < len(answers) == 7
