@@ -208,7 +208,7 @@ def attempt_submit(
 
     existing = _existing(identity, seed)
     if existing is not None:
-        return _replay(existing, fingerprint)
+        return _replay(existing, fingerprint, idempotency_key)
     try:
         with transaction.atomic():
             return _store_attempt(
@@ -220,7 +220,7 @@ def attempt_submit(
         existing = _existing(identity, seed)
         if existing is None:
             raise
-        return _replay(existing, fingerprint)
+        return _replay(existing, fingerprint, idempotency_key)
 
 
 def _existing(identity: dict, seed: int | None) -> QuizAttempt | None:
@@ -427,8 +427,14 @@ def attempts_delete(*, queryset) -> int:
     return len(ids)
 
 
-def _replay(existing: QuizAttempt, fingerprint: str) -> QuizAttempt:
+def _replay(existing: QuizAttempt, fingerprint: str, idempotency_key: str) -> QuizAttempt:
     if existing.answers_fingerprint != fingerprint:
+        if existing.idempotency_key != idempotency_key:  # found by its token's seed
+            raise client_error(
+                "attemptToken",
+                "This attempt token was already submitted with other answers.",
+                ErrorCode.IDEMPOTENCY_CONFLICT,
+            )
         raise client_error(
             "idempotencyKey",
             "This idempotency key was already used for a submission with other answers.",

@@ -220,7 +220,13 @@ def test_a_token_submits_one_attempt(quiz, graphql):
     again = submit(graphql, quiz, answers, key="b", attemptToken=started["token"])
     assert again == first
     other = submit(graphql, quiz, correct_answers(started), key="c", attemptToken=started["token"])
-    assert other["messages"][0]["code"] == "IDEMPOTENCY_CONFLICT"
+    assert other["messages"] == [
+        {
+            "field": "attemptToken",
+            "code": "IDEMPOTENCY_CONFLICT",
+            "message": "This attempt token was already submitted with other answers.",
+        }
+    ]
     assert QuizAttempt.objects.count() == 1
 
 
