@@ -30,8 +30,8 @@ RELAY_BATCH = 500
 LEASE = datetime.timedelta(seconds=webhooks.TIMEOUT_SECONDS * 6)
 
 
-def wake_relay() -> None:
-    """After a commit that recorded events: run the relay soon. A queue that cannot be
+def wake_relay(events=None) -> None:
+    """After a commit that recorded `events`: run the relay soon. A queue that cannot be
     reached loses nothing: the next sweep relays the events."""
     try:
         relay.enqueue()

@@ -163,9 +163,11 @@ def test_trusted_documents_only_per_caller(registered, seed, client, staff, sett
     assert response.status_code == 403
     assert response.json()["errors"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
     assert client.get("/graphql", text).status_code == 403
-    # A made-up Authorization header is no way around it.
+    # A made-up Authorization header is no way around it: the token is refused first.
     response = client.get("/graphql", text, headers={"Authorization": "Bearer made-up"})
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert "data" not in response.json()
+    assert response["Cache-Control"] == "private, no-store"
     assert client.get("/graphql", {"documentId": CHAPTERS_ID}).status_code == 200
     token = preview_token_mint(obj=seed, user=staff)
     response = client.post(

@@ -418,4 +418,4 @@ def test_sweep_purges_a_scheduled_go_live(site, purged):
         sorted(["chapters", "terms", f"chapter:{chapter.pk}", f"term:{lora.pk}",
                 f"term:{adapter.pk}"])
     ]  # fmt: skip
-    assert sweep.func() == {"scheduled": 1, "dispatched": 0, "compacted": 0}  # once
+    assert sweep.func() == {"scheduled": 0, "dispatched": 0, "compacted": 0}  # once
