@@ -403,6 +403,23 @@ def test_delivery_clock_queues_a_sweep(db, settings):
     assert urllib.request  # the module's send path is stdlib only
 
 
+def test_delivery_clock_does_not_pile_up_sweeps(db):
+    """With no worker running, the clock queues no second sweep while the first waits;
+    once it has started (or is gone), the next tick queues a new one."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    for _ in range(3):
+        call_command("delivery_clock", "--once")
+    assert DBTaskResult.objects.count() == 1
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING)
+    call_command("delivery_clock", "--once")
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+    DBTaskResult.objects.all().delete()
+    call_command("delivery_clock", "--once")
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+
+
 def test_sweep_purges_a_scheduled_go_live(site, purged):
     """When a go-live time set before publication passes, the next sweep (every
     DELIVERY_SWEEP_SECONDS) records it and purges exactly the term's keys."""
