@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from delivery import purge
+from delivery import purge, targets
 from delivery.models import DeliveryAttempt, DeliveryState, WebhookDelivery, WebhookEndpoint
 from delivery.tasks import delivery_attempt, events_dispatch, sweep
 from terms.models import ChangeEvent, Chapter, Status, Term
@@ -302,6 +302,61 @@ def test_refused_at_send_time(site, settings):
     assert attempt.status_code is None
     assert "private or loopback" in attempt.error
     assert endpoint.pk
+
+
+def test_the_request_goes_to_the_address_that_was_checked(site, settings, monkeypatch):
+    """No DNS rebinding: the name is resolved once, and the request connects to the
+    address checked (with the URL's Host), not to what a second look-up would answer."""
+    checked = Receiver([])  # on 127.0.0.1; the check takes 127.0.0.2 for public below
+    checked.server.server_close()
+    checked.server.shutdown()
+    good = ThreadingHTTPServer(("127.0.0.2", 0), checked.server.RequestHandlerClass)
+    threading.Thread(target=good.serve_forever, daemon=True).start()
+    port = good.server_port
+    trap = Receiver([])
+    trap.server.server_close()
+    trap.server.shutdown()
+    try:
+        trap.server = ThreadingHTTPServer(("127.0.0.1", port), trap.server.RequestHandlerClass)
+        threading.Thread(target=trap.server.serve_forever, daemon=True).start()
+    except OSError:
+        trap.server = None  # the port is taken on 127.0.0.1: a rebound request fails
+    answers = ["127.0.0.2", "127.0.0.1", "127.0.0.1"]
+    lookups = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def rebinding_dns(host, port, *args, **kwargs):
+        if host != "hooks.example.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers.pop(0), port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    monkeypatch.setattr(targets, "_refused", lambda address: str(address) != "127.0.0.2")
+    try:
+        WebhookEndpoint.objects.create(url=f"http://hooks.example.test:{port}/hook")
+        content_save(obj=site[2])
+        events_dispatch()
+        lookups.clear()
+        assert delivery_attempt(WebhookDelivery.objects.get().pk) == DeliveryState.DELIVERED
+        assert lookups == ["hooks.example.test"]
+        ((headers, _),) = checked.requests
+        assert headers["host"] == f"hooks.example.test:{port}"
+        assert trap.requests == []
+    finally:
+        good.shutdown()
+        good.server_close()
+        if trap.server is not None:
+            trap.server.shutdown()
+            trap.server.server_close()
+
+
+def test_pinned_https_keeps_the_host_for_sni():
+    """Over HTTPS the pinned connection still names the URL's host for SNI and the
+    certificate check; only the socket goes to the checked address."""
+    connection = targets._PinnedHTTPSConnection("hooks.example.test", pinned_address="192.0.2.1")
+    assert (connection.host, connection.pinned_address) == ("hooks.example.test", "192.0.2.1")
+    assert connection._context.check_hostname
 
 
 def test_webhooks_add_prints_the_secret(db, settings, capsys):
