@@ -241,6 +241,39 @@ def test_rotation_signs_with_both_secrets(site, receiver):
     assert len(headers["webhook-signature"].split(" ")) == 2
 
 
+def test_rotate_secret_in_the_admin(site, receiver, admin_client, settings):
+    """ "Rotate secret": a new secret signs from now on, the previous one beside it for
+    WEBHOOK_SECRET_GRACE_HOURS, then alone the new one."""
+    hook = receiver()
+    endpoint = WebhookEndpoint.objects.create(url=hook.url)
+    old_secret = endpoint.secret
+    response = admin_client.post(
+        reverse("admin:delivery_webhookendpoint_changelist"),
+        {"action": "rotate_secret", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+    assert "1 endpoint has a new secret" in str(next(iter(response.context["messages"])))
+    endpoint.refresh_from_db()
+    assert endpoint.secret.startswith("whsec_")
+    assert endpoint.secret != old_secret
+    assert endpoint.previous_secret == old_secret
+    grace = endpoint.previous_secret_until - timezone.now()
+    assert datetime.timedelta(hours=23, minutes=59) < grace <= datetime.timedelta(hours=24)
+    content_save(obj=site[2])
+    events_dispatch()
+    delivery_attempt(WebhookDelivery.objects.get().pk)
+    headers, body = hook.requests[0]
+    Webhook(old_secret).verify(body, headers)
+    Webhook(endpoint.secret).verify(body, headers)
+    WebhookEndpoint.objects.update(previous_secret_until=timezone.now())
+    content_save(obj=site[3])
+    events_dispatch()
+    delivery_attempt(WebhookDelivery.objects.latest("pk").pk)
+    headers, body = hook.requests[1]
+    assert len(headers["webhook-signature"].split(" ")) == 1
+    Webhook(endpoint.secret).verify(body, headers)
+
+
 def test_410_disables_the_endpoint(site, receiver):
     """A receiver answering 410 Gone is disabled; nothing more is sent to it."""
     hook = receiver(answers=[410])
