@@ -28,6 +28,7 @@ from analytics.tokens import DEFAULT_DAYS, api_token_create, api_tokens_revoke
 from analytics.views import streaming_export
 from glossary_backend.admin_extensions import AdminExtension
 from quizzes.admin import QuizAdmin
+from quizzes.attempts import questions_per_attempt
 from quizzes.models import QuizAttempt
 from terms.admin import TermAdmin
 
@@ -70,9 +71,9 @@ def quiz_dashboard(model_admin, request, object_id):
     until = window.form.cleaned_data.get("until")
     analytics = quiz_analytics(quiz=quiz, since=since, until=until)
     summary = analytics.summary
-    scores = score_distribution(
-        quiz=quiz, since=since, until=until, max_score=len(analytics.questions)
-    )
+    # Raw scores run to the questions an attempt asks: drawn ones, current versions.
+    asked = questions_per_attempt(quiz, list(quiz.questions.current().select_related("term")))
+    scores = score_distribution(quiz=quiz, since=since, until=until, max_score=asked)
     context |= {
         "export_query": urlencode(
             {

@@ -1,8 +1,35 @@
+import datetime
+
+from django.conf import settings
 from django.contrib import admin, messages
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import ngettext
 
 from delivery.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from delivery.tasks import deliveries_replay
+
+
+@admin.action(description="Rotate the secret of selected endpoints", permissions=["change"])
+def rotate_secret(modeladmin, request, queryset):
+    grace = datetime.timedelta(hours=settings.WEBHOOK_SECRET_GRACE_HOURS)
+    with transaction.atomic():
+        endpoints = list(queryset.select_for_update())
+        for endpoint in endpoints:
+            endpoint.secret_rotate(grace=grace)
+    until = timezone.localtime(timezone.now() + grace)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d endpoint has a new secret (on its page); the previous one also "
+            "signs until %(until)s.",
+            "%(count)d endpoints have new secrets (on their pages); the previous ones also "
+            "sign until %(until)s.",
+            len(endpoints),
+        )
+        % {"count": len(endpoints), "until": f"{until:%Y-%m-%d %H:%M %Z}"},
+        messages.SUCCESS,
+    )
 
 
 @admin.register(WebhookEndpoint)
@@ -22,6 +49,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "previous_secret_until",
         "created_at",
     ]
+    actions = [rotate_secret]
 
 
 class DeliveryAttemptInline(admin.TabularInline):

@@ -1,10 +1,12 @@
 """Webhook endpoints and their deliveries (the outbox's events are terms.ChangeEvent)."""
 
+import datetime
 import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from delivery.targets import target_problem
 
@@ -58,6 +60,15 @@ class WebhookEndpoint(models.Model):
             raise ValidationError(
                 {"events": f"Unknown event types: {', '.join(unknown)}."}, code="unknown_event"
             )
+
+    def secret_rotate(self, *, grace: datetime.timedelta, now=None) -> None:
+        """Sign with a new secret from now on; the current one keeps signing too (two
+        signatures per message, as Standard Webhooks allows) until `grace` has passed,
+        while receivers switch to the new one."""
+        now = now or timezone.now()
+        self.previous_secret, self.secret = self.secret, new_secret()
+        self.previous_secret_until = now + grace
+        self.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
 
     def wants(self, event_type: str) -> bool:
         return not self.events or event_type in self.events

@@ -12,10 +12,12 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
+from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
 from delivery import webhooks
 from delivery.models import DeliveryAttempt, DeliveryState, WebhookDelivery, WebhookEndpoint
@@ -30,8 +32,8 @@ RELAY_BATCH = 500
 LEASE = datetime.timedelta(seconds=webhooks.TIMEOUT_SECONDS * 6)
 
 
-def wake_relay() -> None:
-    """After a commit that recorded events: run the relay soon. A queue that cannot be
+def wake_relay(events=None) -> None:
+    """After a commit that recorded `events`: run the relay soon. A queue that cannot be
     reached loses nothing: the next sweep relays the events."""
     try:
         relay.enqueue()
@@ -177,3 +179,23 @@ def sweep() -> dict:
         before=now - datetime.timedelta(days=settings.CHANGE_RETENTION_DAYS)
     )
     return {"scheduled": scheduled, "dispatched": dispatched, "compacted": compacted}
+
+
+# The id of the last sweep `sweep_enqueue` queued, in Django's cache (shared on Redis).
+QUEUED_SWEEP = "delivery-queued-sweep"
+
+
+def sweep_enqueue() -> bool:
+    """Queue a sweep, unless the last one queued has not started yet (no worker is
+    running, or they are busy): a clock left alone does not pile sweeps up. A backend
+    that cannot report a result's state always gets a new one. Whether one was queued."""
+    queued_id = cache.get(QUEUED_SWEEP)
+    if queued_id is not None:
+        try:
+            if sweep.get_result(queued_id).status == TaskResultStatus.READY:
+                return False
+        except (TaskResultDoesNotExist, TaskResultMismatch, NotImplementedError):
+            pass
+    result = sweep.enqueue()
+    cache.set(QUEUED_SWEEP, result.id, timeout=None)
+    return True

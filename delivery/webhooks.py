@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from delivery import targets
 from delivery.models import SECRET_PREFIX, WebhookEndpoint, event_type
-from delivery.targets import target_problem
 from terms.models import ChangeEvent
 
 TIMEOUT_SECONDS = 10
@@ -75,9 +75,6 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # a redirect is the receiver's answer, not a new target
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 @dataclass
 class Outcome:
     status_code: int | None
@@ -87,7 +84,7 @@ class Outcome:
 
 def send(endpoint: WebhookEndpoint, event: ChangeEvent) -> Outcome:
     """POST the event to the endpoint, signed; what happened (never raises)."""
-    problem = target_problem(endpoint.url)
+    address, problem = targets.target_address(endpoint.url)
     if problem:
         return Outcome(None, problem[:300], 0)
     body = json.dumps(payload(event), separators=(",", ":"))
@@ -109,7 +106,8 @@ def send(endpoint: WebhookEndpoint, event: ChangeEvent) -> Outcome:
     )
     started = time.monotonic()
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        opener = targets.opener(address, _NoRedirects)
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             status, error = response.status, ""
     except urllib.error.HTTPError as failure:
         status, error = failure.code, ""

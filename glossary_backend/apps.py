@@ -11,15 +11,11 @@ class GlossaryBackendConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_refresh_statistics, dispatch_uid="glossary_backend_statistics")
-        from glossary_backend.caching import content_changed
-        from terms.revisions import content_changed as content_changed_signal
+        from glossary_backend.caching import events_committed
+        from terms import outbox
 
         # Cached answers holding changed content stop being served once the change commits.
-        content_changed_signal.connect(
-            lambda sender, changes, **kwargs: content_changed(changes),
-            dispatch_uid="glossary_backend_response_cache",
-            weak=False,
-        )
+        outbox.committed_listener_register(events_committed)
 
 
 def _refresh_statistics(sender, using, **kwargs):

@@ -13,10 +13,13 @@
   operation name, variables and audience, in Django's cache (CACHES["default"]). Each
   surrogate key has a generation in the cache; an entry is served only while the
   generations of all its keys are those it was stored with. `invalidate_surrogate_keys`
-  gives keys new generations: every content change calls it when its transaction
-  commits (`content_changed`), and a CDN purge can call it with the same keys. An entry
-  is kept at most GRAPHQL_RESPONSE_CACHE_SECONDS and never past the next scheduled
-  go-live or expiry time (those change visibility with no write).
+  gives keys new generations. The keys a change affects are written once, by the
+  outbox (terms.outbox): when a transaction that wrote change events commits, the keys
+  of its events are invalidated at once (`events_committed`), and the delivery relay
+  purges the CDN with the same keys. A write that makes no event (a draft's edit) shows
+  the public nothing new. An entry is kept at most GRAPHQL_RESPONSE_CACHE_SECONDS and
+  never past the next scheduled go-live or expiry time (those change visibility with no
+  write; the worker's sweep records their events only later).
 """
 
 import hashlib
@@ -26,7 +29,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Min, Q
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -64,6 +66,9 @@ _DERIVED_FIELDS = {
         ),
     },
 }
+# Fields that show data of an object they do not return (a term's JSON-LD names its
+# chapter): type -> field -> the foreign key to that object, whose key the answer names.
+RELATED_KEYS = {"Term": {"jsonLd": "chapter"}}
 LIST_KEYS = {
     type_name: model.list_surrogate_key()
     for model, type_names in _LIST_TYPES.items()
@@ -88,8 +93,10 @@ MAX_KEYS_HEADER = 16_000
 
 def compact_keys(keys: Iterable[str]) -> set[str]:
     """`keys` without the object keys that a list key in them already covers: every
-    change of an object purges its model's list key too (`surrogate_keys_of_change`),
-    so "terms" alone invalidates whatever "term:15" would."""
+    change event of an object names its model's list key too (terms.outbox), so
+    "terms" alone invalidates whatever "term:15" would. (An event also names other
+    objects' keys, such as the changed term's chapter: an answer holding those shows
+    the changed object only through it, and then names its key or its list key.)"""
     keys = set(keys)
     return {
         key
@@ -127,6 +134,11 @@ class SurrogateKeys:
                     key = derived.get(details[0].node.name.value)
                     if key:
                         keys.add(key)
+            related = RELATED_KEYS.get(name)
+            if related and source_value is not None:
+                for details in grouped_field_set.values():
+                    if foreign_key := related.get(details[0].node.name.value):
+                        keys.add(_related_key(source_value, foreign_key))
         return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
 
     def complete_list_value(self, return_type, *args):
@@ -135,6 +147,11 @@ class SurrogateKeys:
             if key:
                 self.surrogate_keys.add(key)
         return super().complete_list_value(return_type, *args)
+
+
+def _related_key(obj, foreign_key: str) -> str:
+    model_field = type(obj)._meta.get_field(foreign_key)
+    return model_field.related_model(pk=getattr(obj, model_field.attname)).surrogate_key
 
 
 def audience(request) -> str:
@@ -279,31 +296,15 @@ def seconds_to_next_schedule_change() -> float:
 
 def invalidate_surrogate_keys(keys: Iterable[str]) -> None:
     """Every cached answer holding one of `keys` ("term:15", "terms") stops being
-    served. Call it after the change is committed (see `content_changed`)."""
+    served. Call it after the change is committed (see `events_committed`)."""
     token = uuid.uuid4().hex
     values = {_GENERATION + key: token for key in keys}
     if values:
         cache.set_many({**values, _EPOCH: token}, timeout=None)
 
 
-def surrogate_keys_of_change(model, pk) -> list[str]:
-    """The keys a change of one chapter, term or quiz invalidates: its own and its
-    model's list key (it may join or leave lists, counts, links); a chapter's change
-    also reaches its terms and quizzes and their lists, whose visibility follows it."""
-    if not issubclass(model, Publishable):
-        return []
-    keys = [model(pk=pk).surrogate_key, model.list_surrogate_key()]
-    if model is Chapter:
-        keys += [Term.list_surrogate_key(), Quiz.list_surrogate_key()]
-        for child in (Term, Quiz):
-            pks = child._base_manager.filter(chapter=pk).values_list("pk", flat=True)
-            keys += [child(pk=child_pk).surrogate_key for child_pk in pks]
-    return keys
-
-
-def content_changed(changes: Iterable[tuple]) -> None:
-    """Invalidate what the changed (model, pk) pairs are in, when the transaction commits
-    (at once outside one): a reader in between stores nothing (the epoch moved)."""
-    keys = {key for model, pk in changes for key in surrogate_keys_of_change(model, pk)}
-    if keys:
-        transaction.on_commit(lambda: invalidate_surrogate_keys(keys))
+def events_committed(events) -> None:
+    """The outbox's listener (terms.outbox.committed_listener_register): a committed
+    transaction's change events name every key their changes affect, the same keys the
+    CDN is purged with."""
+    invalidate_surrogate_keys({key for event in events for key in event.surrogate_keys})

@@ -314,6 +314,8 @@ for _purger, _needed in {
     if _missing:
         raise ImproperlyConfigured(f"CDN_PURGER={_purger} needs {', '.join(_missing)}.")
 WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
+# After "Rotate secret", the previous secret keeps signing this long.
+WEBHOOK_SECRET_GRACE_HOURS = env.int("WEBHOOK_SECRET_GRACE_HOURS", default=24)
 # Webhooks to loopback and private addresses: off (SSRF); on for local receivers only.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 

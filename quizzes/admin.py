@@ -225,10 +225,14 @@ class QuizAdmin(nested_admin.NestedModelAdminMixin, PublishableAdmin):
             .order_by(*Quiz._meta.ordering)  # GROUP BY drops the default ordering
         )
 
-    def save_formset(self, request, form, formset, change):
-        # An answered question edited here gets a new version (question_versions_keep).
-        before = question_contents(form.instance.pk for form in formset.forms if form.instance.pk)
-        super().save_formset(request, form, formset, change)
+    def save_form_relations(self, request, form, formsets, change):
+        """An answered question edited here gets a new version (question_versions_keep):
+        its content is taken before any row of the page is saved, and compared once every
+        row is (the questions, then each question's choices), in content_save's
+        transaction."""
+        quiz = form.instance
+        before = question_contents(quiz.questions.current().values_list("pk", flat=True))
+        super().save_form_relations(request, form, formsets, change)
         question_versions_keep(before=before)
 
     @admin.display(description="Questions", ordering="questions_total")

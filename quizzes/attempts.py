@@ -88,6 +88,22 @@ def attempt_draw(quiz: Quiz, questions: list[Question], seed: int) -> list[Quest
     return drawn
 
 
+def questions_per_attempt(quiz: Quiz, questions: list[Question]) -> int:
+    """How many of `questions` (the quiz's current ones, terms selected) an attempt at
+    `quiz` asks at most, its highest raw score: each draw rule's count or its whole
+    stratum when smaller, else `quiz.draw_count`, else every question (see attempt_draw)."""
+    rules = list(quiz.draw_rules.all())
+    if rules:
+        drawn = sum(
+            min(rule.count, sum(1 for question in questions if rule.covers(question)))
+            for rule in rules
+        )
+        return min(drawn, len(questions))
+    if quiz.draw_count:
+        return min(quiz.draw_count, len(questions))
+    return len(questions)
+
+
 def attempt_token(start: AttemptStart) -> str:
     return signing.dumps(
         {

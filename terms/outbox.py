@@ -8,6 +8,12 @@ and after is no event (the public saw nothing). A rolled-back write takes its ev
 with it. Scheduled go-live and expiry are recorded by `schedule_events_record`, which
 the delivery worker calls every sweep.
 
+The events are the one record of what a change makes the public see differently:
+their surrogate keys are what every cache drops. After the commit, the listeners
+registered with `committed_listener_register` get the events the transaction wrote:
+the origin's response cache invalidates their keys at once, the delivery relay wakes
+up to purge the CDN with the same keys and send the webhooks.
+
 On PostgreSQL the writers of events take one transaction-level advisory lock, so
 events commit in the order of their ids: a reader that has seen event N has seen every
 event before it (the sync feed's cursors and the relay rely on it).
@@ -18,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import connection, models, transaction
 from django.db.models import Q
@@ -43,7 +50,7 @@ _local = threading.local()
 # Models whose visibility follows a chapter's: chapter pks -> their pks, per model.
 _dependents: list[tuple[type[Publishable], Callable[[Iterable[int]], Iterable[int]]]] = []
 _publishable_models: list[type[Publishable]] = []
-_committed_listeners: list[Callable[[], None]] = []
+_committed_listeners: list[Callable[[list[ChangeEvent]], None]] = []
 
 
 def register_publishable(model: type[Publishable], *, follows_chapter: bool = False) -> None:
@@ -62,15 +69,16 @@ def register_publishable(model: type[Publishable], *, follows_chapter: bool = Fa
         )
 
 
-def committed_listener_register(listener: Callable[[], None]) -> None:
-    """Call `listener()` after each commit that recorded events (the relay's wake-up)."""
+def committed_listener_register(listener: Callable[[list[ChangeEvent]], None]) -> None:
+    """Call `listener(events)` after each commit that recorded events, with the events
+    written (the response cache's invalidation, the relay's wake-up)."""
     if listener not in _committed_listeners:
         _committed_listeners.append(listener)
 
 
-def _events_committed() -> None:
+def _events_committed(events: list[ChangeEvent]) -> None:
     for listener in _committed_listeners:
-        listener()
+        listener(events)
 
 
 @dataclass
@@ -139,16 +147,16 @@ def _states(model, pks: set[int]) -> dict[int, _Seen]:
     columns = ["pk", "slug"] + (["chapter_id"] if _has_chapter(model) else [])
     states = {}
     for row in model._base_manager.filter(pk__in=pks).values(*columns):
-        keys = {f"{model._meta.model_name}:{row['pk']}", model.list_surrogate_key()}
+        keys = {model(pk=row["pk"]).surrogate_key, model.list_surrogate_key()}
         if row.get("chapter_id"):
-            keys.add(f"{Chapter._meta.model_name}:{row['chapter_id']}")
+            keys.add(Chapter(pk=row["chapter_id"]).surrogate_key)
         states[row["pk"]] = _Seen(visible=row["pk"] in visible, slug=row["slug"], keys=keys)
     if model is Term:
         # Their rendered definitions link to the term: its name and its visibility show.
         for source, target in TermMention.objects.filter(target__in=states).values_list(
             "source", "target"
         ):
-            states[target].keys.add(f"{Term._meta.model_name}:{source}")
+            states[target].keys.add(Term(pk=source).surrogate_key)
     return states
 
 
@@ -203,7 +211,7 @@ def events_write(events: list[ChangeEvent], *, ignore_conflicts: bool = False) -
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [OUTBOX_LOCK])
         ChangeEvent.objects.bulk_create(events, ignore_conflicts=ignore_conflicts)
-        transaction.on_commit(_events_committed)
+        transaction.on_commit(partial(_events_committed, events))
 
 
 def schedule_events_record(*, now: datetime.datetime | None = None) -> int:
@@ -211,7 +219,8 @@ def schedule_events_record(*, now: datetime.datetime | None = None) -> int:
     SCHEDULE_LOOKBACK, once each (a unique constraint makes repeats no-ops), for the
     objects and for those whose visibility follows a chapter's. Only times set before
     publication count: publishing content whose go-live already passed is its own
-    CREATED. Returns how many events were looked at."""
+    CREATED. Returns how many events were recorded (none for moments already recorded,
+    so that a sweep wakes nobody when nothing came due)."""
     now = now or timezone.now()
     since = now - SCHEDULE_LOOKBACK
     events = []
@@ -224,6 +233,7 @@ def schedule_events_record(*, now: datetime.datetime | None = None) -> int:
             for obj in due.filter(window):
                 moment = getattr(obj, time_field)
                 events += _scheduled_events(model, obj, kind or ChangeKind.UNPUBLISHED, moment)
+    events = _not_recorded(events)
     with transaction.atomic():
         events_write(events, ignore_conflicts=True)
     return len(events)
@@ -258,6 +268,24 @@ def _scheduled_events(model, obj, kind: ChangeKind, moment) -> list[ChangeEvent]
             )
         )
     return events
+
+
+def _not_recorded(events: list[ChangeEvent]) -> list[ChangeEvent]:
+    """`events` less the scheduled ones already written (the unique constraint would
+    make them no-ops, but their listeners would still be called)."""
+    if not events:
+        return events
+    moments = {event.scheduled_at for event in events}
+    recorded = set(
+        ChangeEvent.objects.filter(scheduled_at__in=moments).values_list(
+            "typename", "object_id", "kind", "scheduled_at"
+        )
+    )
+    return [
+        event
+        for event in events
+        if (event.typename, event.object_id, event.kind, event.scheduled_at) not in recorded
+    ]
 
 
 @transaction.atomic

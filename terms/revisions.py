@@ -23,7 +23,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import serializers
 from django.db import models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.dispatch import Signal
 from django.utils import timezone
 from reversion.models import Version
 
@@ -85,11 +84,6 @@ _contents: dict[type[models.Model], Content] = {}
 _owners: dict[type[models.Model], Callable[[models.Model], Iterable[tuple]]] = {}
 _touched: ContextVar[dict | None] = ContextVar("touched_content", default=None)
 
-# Sent with `changes`, the (content model, pk) pairs a write touches, as it touches them
-# (inside its transaction): how caches and other listeners outside this app learn what
-# changed through every path that records revisions.
-content_changed = Signal()
-
 
 def register_content(content: Content, owners: dict) -> None:
     """Record `content.model` with its parts; `owners` maps each row model (the content
@@ -134,8 +128,6 @@ def touch(*objects: models.Model) -> None:
 
 def touch_keys(keys: Iterable[tuple]) -> None:
     keys = [(model, pk) for model, pk in keys if pk is not None]
-    if keys:
-        content_changed.send(sender=None, changes=keys)
     touched = _touched.get()
     if touched is None:
         _record_on_commit(keys)

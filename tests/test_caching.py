@@ -1,6 +1,7 @@
 """HTTP caching of GraphQL answers: headers per kind of caller, ETags and 304s,
 surrogate keys of each read path, and the response cache with its invalidation."""
 
+import datetime
 import json
 import os
 import shutil
@@ -11,11 +12,15 @@ import time
 import pytest
 from django.core.cache import caches
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from glossary_backend import caching
 from glossary_backend.documents import ManifestEntry, document_id_of, documents_register
 from glossary_backend.preview import preview_token_mint
-from terms.models import Status, Term
+from terms import outbox
+from terms.models import ChangeEvent, ChangeKind, Status, Term
 from terms.services import content_save, content_set_status
 
 PUBLIC = "public, max-age=60, stale-while-revalidate=300"
@@ -322,3 +327,151 @@ def test_the_changes_feed_shows_a_new_event_at_once(
         content_set_status(queryset=Term.objects.filter(pk=lora.pk), status=Status.DRAFT)
     edges = get(client, CHANGES).json()["data"]["changes"]["edges"]
     assert [edge["node"]["slug"] for edge in edges] == ["lora"]
+
+
+TERM_DEFINITION = (
+    "query TermDefinition($slug: String!) { term(slug: $slug) { slug definitionHtml } }"
+)
+
+
+def test_unpublishing_a_linked_term_drops_the_cached_links_to_it(
+    client, admin_client, seed, django_capture_on_commit_callbacks
+):
+    """QLoRA's definition links to LoRA: unpublishing LoRA in the admin makes the next GET
+    of QLoRA a cache miss, without the link."""
+    register(TERM_DEFINITION)
+    lora = Term.objects.get(slug="lora")
+    first = get(client, TERM_DEFINITION, {"slug": "qlora"})
+    assert 'href="' in first.json()["data"]["term"]["definitionHtml"]
+    assert "/lora" in first.json()["data"]["term"]["definitionHtml"]
+    with CaptureQueriesContext(connection) as hit:
+        get(client, TERM_DEFINITION, {"slug": "qlora"})
+    assert len(hit) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/terms/term/", {"action": "make_draft", "_selected_action": [lora.pk]}
+        )
+    assert response.status_code == 302
+    assert Term.objects.get(pk=lora.pk).status == Status.DRAFT
+    with CaptureQueriesContext(connection) as miss:
+        after = get(client, TERM_DEFINITION, {"slug": "qlora"})
+    assert len(miss) > 0
+    html = after.json()["data"]["term"]["definitionHtml"]
+    assert "/lora" not in html
+    assert "LoRA" in html
+
+
+def is_hit(client, text, variables=None) -> bool:
+    """Whether a GET is answered from the response cache (no query at all)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert get(client, text, variables).status_code == 200
+    return len(queries) == 0
+
+
+def test_a_term_published_in_the_admin_joins_cached_lists(
+    client, admin_client, seed, django_capture_on_commit_callbacks
+):
+    """A new published term saved by the admin's add form invalidates the cached lists."""
+    register(TERM_LIST)
+    before = get(client, TERM_LIST).json()["data"]["terms"]["totalCount"]
+    assert is_hit(client, TERM_LIST)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/terms/term/add/",
+            {"name": "Aaa New", "slug": "aaa-new", "chapter": seed.pk, "status": "published",
+             "definition": "New."},
+        )  # fmt: skip
+    assert response.status_code == 302
+    assert not is_hit(client, TERM_LIST)
+    listed = get(client, TERM_LIST).json()["data"]["terms"]
+    assert listed["totalCount"] == before + 1
+    assert listed["edges"][0]["node"]["slug"] == "aaa-new"
+
+
+TERM_JSON_LD = "query TermJsonLd($slug: String!) { term(slug: $slug) { jsonLd } }"
+
+
+def test_a_term_json_ld_names_its_chapter(client, lora, seed, staff,
+                                          django_capture_on_commit_callbacks):  # fmt: skip
+    """A term's JSON-LD shows its chapter's title: its answer names the chapter's key, and
+    the chapter's edit (an event with the chapter's keys only) invalidates it."""
+    register(TERM_JSON_LD)
+    response = get(client, TERM_JSON_LD, {"slug": "lora"})
+    assert seed.surrogate_key in keys(response)
+    assert is_hit(client, TERM_JSON_LD, {"slug": "lora"})
+    seed.title = "Renamed chapter"
+    with django_capture_on_commit_callbacks(execute=True):
+        content_save(obj=seed, user=staff)
+    assert ChangeEvent.objects.get(typename="Chapter").surrogate_keys == sorted(
+        [seed.surrogate_key, "chapters"]
+    )
+    json_ld = get(client, TERM_JSON_LD, {"slug": "lora"}).json()["data"]["term"]["jsonLd"]
+    assert json_ld["inDefinedTermSet"]["name"] == "Renamed chapter"
+
+
+def test_the_cache_drops_exactly_the_keys_of_committed_events(
+    client, lora, seed, staff, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The outbox's events are the one record of what changed: their keys are what the
+    cache invalidates, on commit; a draft's edit and a rolled-back change drop nothing."""
+    register(TERM_NAME, TERM_LIST)
+    get(client, TERM_NAME, {"slug": "lora"})
+    get(client, TERM_LIST)
+    invalidated = []
+    real = caching.invalidate_surrogate_keys
+    monkeypatch.setattr(caching, "invalidate_surrogate_keys",
+                        lambda keys: invalidated.append(set(keys)) or real(keys))  # fmt: skip
+    draft = Term.objects.create(chapter=seed, name="Draft", slug="draft", definition="D.",
+                                status=Status.DRAFT)  # fmt: skip
+    draft.definition = "Still a draft."
+    with django_capture_on_commit_callbacks(execute=True):
+        content_save(obj=draft, user=staff)
+
+    def unpublish_then_fail():
+        with transaction.atomic():
+            content_set_status(queryset=Term.objects.filter(pk=lora.pk), status=Status.DRAFT)
+            raise RuntimeError("rolled back")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        unpublish_then_fail()
+    assert callbacks == []
+    assert invalidated == []
+    assert is_hit(client, TERM_NAME, {"slug": "lora"})
+    assert is_hit(client, TERM_LIST)
+    ChangeEvent.objects.all().delete()
+    lora.name = "LoRA (edited)"
+    with django_capture_on_commit_callbacks(execute=True):
+        content_save(obj=lora, user=staff)
+    (event,) = ChangeEvent.objects.all()
+    assert invalidated == [set(event.surrogate_keys)]
+    assert not is_hit(client, TERM_NAME, {"slug": "lora"})
+
+
+def test_a_scheduled_go_live_ends_cached_answers_in_time(
+    client, seed, staff, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A cached list is kept no longer than the next scheduled go-live (a change with no
+    write); the worker's sweep records its event once and invalidates once."""
+    register(TERM_LIST)
+    now = timezone.now()
+    go_live_at = now + datetime.timedelta(seconds=1.5)
+    soon = Term(chapter=seed, name="Aaa Soon", slug="aaa-soon", definition="Soon.",
+                status=Status.PUBLISHED, go_live_at=go_live_at)  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        content_save(obj=soon, user=staff)
+    assert not ChangeEvent.objects.filter(slug="aaa-soon").exists()  # hidden before and after
+    listed = get(client, TERM_LIST).json()["data"]["terms"]["edges"]
+    assert listed[0]["node"]["slug"] != "aaa-soon"
+    assert is_hit(client, TERM_LIST)
+    time.sleep(max(0.0, (soon.go_live_at - timezone.now()).total_seconds()) + 0.2)
+    assert not is_hit(client, TERM_LIST)
+    assert get(client, TERM_LIST).json()["data"]["terms"]["edges"][0]["node"]["slug"] == (
+        "aaa-soon"
+    )
+    invalidated = []
+    monkeypatch.setattr(caching, "invalidate_surrogate_keys", invalidated.append)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            outbox.schedule_events_record()
+    assert ChangeEvent.objects.filter(slug="aaa-soon", kind=ChangeKind.CREATED).count() == 1
+    assert invalidated == [{f"term:{soon.pk}", f"chapter:{seed.pk}", "terms", "chapters"}]

@@ -6,6 +6,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from analytics.models import ApiToken
+from analytics.tokens import api_token_create
 from glossary_backend import documents
 from glossary_backend.documents import document_id_of
 from glossary_backend.models import TrustedDocument
@@ -154,18 +156,26 @@ def test_unknown_id(db, client, document_id):
         assert response["Cache-Control"] == "no-store"
 
 
-def test_trusted_documents_only_per_caller(registered, seed, client, staff, settings):
+def test_trusted_documents_only_per_caller(registered, seed, client, staff, analyst, settings):
     """With GRAPHQL_TRUSTED_DOCUMENTS_ONLY anonymous text is refused; ids work for
-    everyone; staff sessions and preview callers may still send text."""
+    everyone; staff sessions, preview callers and API tokens may still send text."""
     settings.GRAPHQL_TRUSTED_DOCUMENTS_ONLY = True
     text = {"query": "{ chapters { totalCount } }"}
     response = client.post("/graphql", text, content_type="application/json")
     assert response.status_code == 403
     assert response.json()["errors"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
     assert client.get("/graphql", text).status_code == 403
-    # A made-up Authorization header is no way around it.
+    # A made-up Authorization header is no way around it; a real token is.
     response = client.get("/graphql", text, headers={"Authorization": "Bearer made-up"})
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "API_TOKEN_INVALID"
+    assert "data" not in response.json()
+    assert response["Cache-Control"] == "private, no-store"
+    _, api_token = api_token_create(
+        user=analyst, name="report", scopes=[ApiToken.Scope.ANALYTICS_READ]
+    )
+    response = client.get("/graphql", text, headers={"Authorization": f"Bearer {api_token}"})
+    assert response.status_code == 200
     assert client.get("/graphql", {"documentId": CHAPTERS_ID}).status_code == 200
     token = preview_token_mint(obj=seed, user=staff)
     response = client.post(

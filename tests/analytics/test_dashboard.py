@@ -177,3 +177,45 @@ def test_seed_attempts_refuses_a_used_seed(seed_quiz):
     with pytest.raises(CommandError, match="seed 3 already exist"):
         call_command("seed_attempts", quiz=seed_quiz.slug, count=10, seed=3)
     assert QuizAttempt.objects.count() == 10
+
+
+def answer_all_right(quiz, key):
+    """Start an attempt at `quiz` and answer every question it drew correctly."""
+    from quizzes.services import AnswerInput, attempt_start, attempt_submit
+
+    started = attempt_start(quiz_id=quiz.pk)
+    answers = [
+        AnswerInput(question.pk, [choice.pk for choice in choices if choice.is_correct])
+        for question, choices in started.questions
+    ]
+    return attempt_submit(
+        quiz_id=quiz.pk, answers=answers, idempotency_key=key, attempt_token=started.token
+    )
+
+
+def test_histogram_runs_to_the_questions_an_attempt_draws(
+    make_quiz, make_chapter, make_term, analyst_client
+):
+    """A quiz that draws questions per attempt scores 0..the number drawn, not 0..its
+    question count: by draw_count, and by draw rules."""
+    from quizzes.models import DrawRule
+
+    by_count = make_quiz([("single", [True, False])] * 5, slug="by-count", draw_count=2)
+    assert answer_all_right(by_count, "a").max_score == 2
+    page = analyst_client.get(dashboard_url(by_count))
+    assert bar_labels(page.content, "score-distribution") == ["0", "1", "2"]
+    assert bar_values(page.content, "score-distribution") == [0, 0, 1]
+
+    chapter = make_chapter("basics")
+    lora, rag = make_term(chapter, "LoRA"), make_term(chapter, "RAG")
+    by_rules = make_quiz([("single", [True, False])] * 6, slug="by-rules")
+    for question, term in zip(
+        by_rules.questions.all(), [lora, lora, lora, rag, rag, None], strict=True
+    ):
+        question.term = term
+        question.save()
+    DrawRule.objects.create(quiz=by_rules, position=1, count=2, term=lora)
+    DrawRule.objects.create(quiz=by_rules, position=2, count=1, chapter=chapter)
+    assert answer_all_right(by_rules, "b").max_score == 3
+    page = analyst_client.get(dashboard_url(by_rules))
+    assert bar_labels(page.content, "score-distribution") == ["0", "1", "2", "3"]

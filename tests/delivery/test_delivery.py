@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from delivery import purge
+from delivery import purge, targets
 from delivery.models import DeliveryAttempt, DeliveryState, WebhookDelivery, WebhookEndpoint
 from delivery.tasks import delivery_attempt, events_dispatch, sweep
 from terms.models import ChangeEvent, Chapter, Status, Term
@@ -241,6 +241,39 @@ def test_rotation_signs_with_both_secrets(site, receiver):
     assert len(headers["webhook-signature"].split(" ")) == 2
 
 
+def test_rotate_secret_in_the_admin(site, receiver, admin_client, settings):
+    """ "Rotate secret": a new secret signs from now on, the previous one beside it for
+    WEBHOOK_SECRET_GRACE_HOURS, then alone the new one."""
+    hook = receiver()
+    endpoint = WebhookEndpoint.objects.create(url=hook.url)
+    old_secret = endpoint.secret
+    response = admin_client.post(
+        reverse("admin:delivery_webhookendpoint_changelist"),
+        {"action": "rotate_secret", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+    assert "1 endpoint has a new secret" in str(next(iter(response.context["messages"])))
+    endpoint.refresh_from_db()
+    assert endpoint.secret.startswith("whsec_")
+    assert endpoint.secret != old_secret
+    assert endpoint.previous_secret == old_secret
+    grace = endpoint.previous_secret_until - timezone.now()
+    assert datetime.timedelta(hours=23, minutes=59) < grace <= datetime.timedelta(hours=24)
+    content_save(obj=site[2])
+    events_dispatch()
+    delivery_attempt(WebhookDelivery.objects.get().pk)
+    headers, body = hook.requests[0]
+    Webhook(old_secret).verify(body, headers)
+    Webhook(endpoint.secret).verify(body, headers)
+    WebhookEndpoint.objects.update(previous_secret_until=timezone.now())
+    content_save(obj=site[3])
+    events_dispatch()
+    delivery_attempt(WebhookDelivery.objects.latest("pk").pk)
+    headers, body = hook.requests[1]
+    assert len(headers["webhook-signature"].split(" ")) == 1
+    Webhook(endpoint.secret).verify(body, headers)
+
+
 def test_410_disables_the_endpoint(site, receiver):
     """A receiver answering 410 Gone is disabled; nothing more is sent to it."""
     hook = receiver(answers=[410])
@@ -302,6 +335,61 @@ def test_refused_at_send_time(site, settings):
     assert attempt.status_code is None
     assert "private or loopback" in attempt.error
     assert endpoint.pk
+
+
+def test_the_request_goes_to_the_address_that_was_checked(site, settings, monkeypatch):
+    """No DNS rebinding: the name is resolved once, and the request connects to the
+    address checked (with the URL's Host), not to what a second look-up would answer."""
+    checked = Receiver([])  # on 127.0.0.1; the check takes 127.0.0.2 for public below
+    checked.server.server_close()
+    checked.server.shutdown()
+    good = ThreadingHTTPServer(("127.0.0.2", 0), checked.server.RequestHandlerClass)
+    threading.Thread(target=good.serve_forever, daemon=True).start()
+    port = good.server_port
+    trap = Receiver([])
+    trap.server.server_close()
+    trap.server.shutdown()
+    try:
+        trap.server = ThreadingHTTPServer(("127.0.0.1", port), trap.server.RequestHandlerClass)
+        threading.Thread(target=trap.server.serve_forever, daemon=True).start()
+    except OSError:
+        trap.server = None  # the port is taken on 127.0.0.1: a rebound request fails
+    answers = ["127.0.0.2", "127.0.0.1", "127.0.0.1"]
+    lookups = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def rebinding_dns(host, port, *args, **kwargs):
+        if host != "hooks.example.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers.pop(0), port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    monkeypatch.setattr(targets, "_refused", lambda address: str(address) != "127.0.0.2")
+    try:
+        WebhookEndpoint.objects.create(url=f"http://hooks.example.test:{port}/hook")
+        content_save(obj=site[2])
+        events_dispatch()
+        lookups.clear()
+        assert delivery_attempt(WebhookDelivery.objects.get().pk) == DeliveryState.DELIVERED
+        assert lookups == ["hooks.example.test"]
+        ((headers, _),) = checked.requests
+        assert headers["host"] == f"hooks.example.test:{port}"
+        assert trap.requests == []
+    finally:
+        good.shutdown()
+        good.server_close()
+        if trap.server is not None:
+            trap.server.shutdown()
+            trap.server.server_close()
+
+
+def test_pinned_https_keeps_the_host_for_sni():
+    """Over HTTPS the pinned connection still names the URL's host for SNI and the
+    certificate check; only the socket goes to the checked address."""
+    connection = targets._PinnedHTTPSConnection("hooks.example.test", pinned_address="192.0.2.1")
+    assert (connection.host, connection.pinned_address) == ("hooks.example.test", "192.0.2.1")
+    assert connection._context.check_hostname
 
 
 def test_webhooks_add_prints_the_secret(db, settings, capsys):
@@ -403,6 +491,23 @@ def test_delivery_clock_queues_a_sweep(db, settings):
     assert urllib.request  # the module's send path is stdlib only
 
 
+def test_delivery_clock_does_not_pile_up_sweeps(db):
+    """With no worker running, the clock queues no second sweep while the first waits;
+    once it has started (or is gone), the next tick queues a new one."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    for _ in range(3):
+        call_command("delivery_clock", "--once")
+    assert DBTaskResult.objects.count() == 1
+    DBTaskResult.objects.update(status=TaskResultStatus.RUNNING)
+    call_command("delivery_clock", "--once")
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+    DBTaskResult.objects.all().delete()
+    call_command("delivery_clock", "--once")
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+
+
 def test_sweep_purges_a_scheduled_go_live(site, purged):
     """When a go-live time set before publication passes, the next sweep (every
     DELIVERY_SWEEP_SECONDS) records it and purges exactly the term's keys."""
@@ -418,7 +523,7 @@ def test_sweep_purges_a_scheduled_go_live(site, purged):
         sorted(["chapters", "terms", f"chapter:{chapter.pk}", f"term:{lora.pk}",
                 f"term:{adapter.pk}"])
     ]  # fmt: skip
-    assert sweep.func() == {"scheduled": 1, "dispatched": 0, "compacted": 0}  # once
+    assert sweep.func() == {"scheduled": 0, "dispatched": 0, "compacted": 0}  # once
 
 
 @pytest.mark.xfail(

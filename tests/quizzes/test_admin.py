@@ -110,7 +110,7 @@ def test_valid_question_shapes_are_saved(editor_client, draft_quiz, kind, choice
 
 def quiz_change_data(quiz, status):
     """POST data of the quiz page as stored: its questions, each with its choices."""
-    questions = list(quiz.questions.prefetch_related("choices"))
+    questions = list(quiz.questions.current().prefetch_related("choices"))
     data = {
         "title": quiz.title,
         "slug": quiz.slug,
@@ -384,7 +384,8 @@ def test_a_quiz_is_authored_on_one_page(editor_client):
     follow the order on the page, numbered from 1."""
     data = {
         "title": "One page", "slug": "one-page", "status": "published",
-        "pass_percentage": "70", "description": "",
+        "pass_percentage": "70", "reveal": "after_pass", "description": "",
+        "draw_rules-TOTAL_FORMS": "0", "draw_rules-INITIAL_FORMS": "0",
         "questions-TOTAL_FORMS": "0", "questions-INITIAL_FORMS": "0",
         "questions-MIN_NUM_FORMS": "0", "questions-MAX_NUM_FORMS": "1000",
     }  # fmt: skip

@@ -332,6 +332,23 @@ def test_empty_submission_reveals_nothing_when_the_rule_says_so(quiz, graphql):
     assert all(r["correctChoiceIds"] is None for r in result["results"])
 
 
+def test_the_seed_quiz_reveals_answers_only_after_a_pass(seed_quiz, graphql):
+    """The seed quiz ships with "only after a pass": an empty submission learns its score
+    and nothing else; a pass is told the answers."""
+    assert seed_quiz.reveal == Quiz.Reveal.AFTER_PASS
+    started = start(graphql, seed_quiz)
+    empty = submit(graphql, seed_quiz, [], key="empty", attemptToken=started["token"])
+    assert (empty["score"], empty["answersRevealed"]) == (0, False)
+    assert {(r["correct"], r["correctChoiceIds"], r["explanation"]) for r in empty["results"]} == {
+        (None, None, None)
+    }
+    started = start(graphql, seed_quiz)
+    answers = correct_answers(started)
+    passed = submit(graphql, seed_quiz, answers, key="pass", attemptToken=started["token"])
+    assert (passed["score"], passed["passed"], passed["answersRevealed"]) == (14, True, True)
+    assert all(r["correct"] and r["correctChoiceIds"] for r in passed["results"])
+
+
 # Draws -----------------------------------------------------------------------------
 
 
@@ -419,7 +436,7 @@ def test_aliases_do_not_batch_starts(quiz, graphql):
 def test_token_submission_query_count_is_constant(make_quiz, graphql):
     """Submitting a started attempt costs the same number of queries at any quiz size
     (token read, quiz, questions, choices, public ids, rate limit, the attempt and its
-    answers, the roll-ups, the result)."""
+    answers, the roll-ups with the score histogram's, the result)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -436,7 +453,7 @@ def test_token_submission_query_count_is_constant(make_quiz, graphql):
     assert counts == [SUBMIT_QUERIES[connection.vendor]] * 2
 
 
-SUBMIT_QUERIES = {"sqlite": 23, "postgresql": 23}
+SUBMIT_QUERIES = {"sqlite": 24, "postgresql": 24}
 
 
 TESTED_TERMS = """

@@ -122,3 +122,61 @@ def test_prompt_edit_on_the_quiz_page_versions_too(quiz, editor_client):
     assert Choice.objects.filter(question=question.previous).count() == 3
     # The public read serves the current version only.
     assert quiz.questions.current().count() == 2
+
+
+def quiz_page(client, quiz, data):
+    response = client.post(reverse("admin:quizzes_quiz_change", args=[quiz.pk]), data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+
+
+def test_correctness_flipped_on_the_quiz_page_starts_a_new_version(quiz, editor_client):
+    """Only the choices change (their formsets save after the question rows): the answered
+    version is kept with the answers it had, and analytics report each version apart."""
+    from tests.quizzes.test_admin import quiz_change_data
+
+    data = quiz_change_data(quiz, "published")
+    data.pop("questions-0-choices-0-is_correct")
+    data["questions-0-choices-1-is_correct"] = "on"
+    data["questions-1-choices-1-text"] = "Reworded"
+    quiz_page(editor_client, quiz, data)
+    question, second = quiz.questions.current()
+    old = question.previous
+    assert (question.version, old.version, old.retired_at is not None) == (2, 1, True)
+    assert [(c.text, c.is_correct) for c in old.choices.all()] == [
+        ("Choice 1.1", True), ("Choice 1.2", False), ("Choice 1.3", False),
+    ]  # fmt: skip
+    assert [(c.text, c.is_correct) for c in question.choices.all()] == [
+        ("Choice 1.1", False), ("Choice 1.2", True), ("Choice 1.3", False),
+    ]  # fmt: skip
+    assert AttemptAnswer.objects.filter(question=old).count() == 3
+    assert not AttemptAnswer.objects.filter(question=question).exists()
+    # The second question was answered (left out, wrong): its new text is version 2 too.
+    assert (second.version, second.previous.choices.all()[1].text) == (2, "Choice 2.2")
+    assert Question.objects.filter(quiz=quiz).count() == 4
+    assert list(rollups_differences()) == []
+    stats = [(q.position, q.version, q.retired, q.seen, q.correct) for q in quiz_analytics(
+        quiz=quiz).questions]  # fmt: skip
+    assert stats == [
+        (1, 1, True, 3, 2),
+        (1, 2, False, 0, 0),
+        (2, 1, True, 3, 0),
+        (2, 2, False, 0, 0),
+    ]
+
+
+def test_a_quiz_page_save_that_asks_the_same_keeps_the_versions(quiz, editor_client):
+    """A save of the quiz page that changes no question (a title, say) keeps every version."""
+    from tests.quizzes.test_admin import quiz_change_data
+
+    data = quiz_change_data(quiz, "published")
+    data["title"] = "Renamed"
+    quiz_page(editor_client, quiz, data)
+    assert [q.version for q in Question.objects.filter(quiz=quiz)] == [1, 1]
+
+
+def test_retired_versions_do_not_stretch_the_histogram(quiz, editor_client, analyst):
+    """The quiz still asks two questions after a version split: raw scores run 0..2."""
+    test_correctness_flipped_on_the_quiz_page_starts_a_new_version(quiz, editor_client)
+    editor_client.force_login(analyst)
+    page = editor_client.get(reverse("admin:quizzes_quiz_analytics", args=[quiz.pk]))
+    assert [bar.label for bar in page.context["histogram_chart"].bars] == ["0", "1", "2"]

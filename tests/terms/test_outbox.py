@@ -219,3 +219,26 @@ def test_question_edit_in_the_admin_updates_its_published_quiz(make_quiz, admin_
     assert [(kind, typename, slug) for kind, typename, slug, _ in events()] == [
         ("updated", "Quiz", "q")
     ]
+
+
+def test_question_edit_on_the_quiz_page_updates_the_quiz_like_its_own_page(make_quiz, admin_client):
+    """The quiz page edits the same questions: one UPDATED for the quiz, with the keys the
+    question's own page gives; a draft quiz's questions change nothing the public sees."""
+    from tests.quizzes.test_admin import quiz_change_data
+
+    quiz = make_quiz([("single", [True, False]), ("single", [False, True])], slug="q")
+    draft = make_quiz([("single", [True, False])], slug="d", status=Status.DRAFT)
+    ChangeEvent.objects.all().delete()
+    data = quiz_change_data(quiz, "published")
+    data["questions-0-prompt"] = "Reworded?"
+    data.pop("questions-1-choices-1-is_correct")
+    data["questions-1-choices-0-is_correct"] = "on"
+    response = admin_client.post(f"/admin/quizzes/quiz/{quiz.pk}/change/", data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert events() == [("updated", "Quiz", "q", sorted([f"quiz:{quiz.pk}", "quizzes"]))]
+    ChangeEvent.objects.all().delete()
+    data = quiz_change_data(draft, "draft")
+    data["questions-0-prompt"] = "Reworded?"
+    response = admin_client.post(f"/admin/quizzes/quiz/{draft.pk}/change/", data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert events() == []

@@ -3,9 +3,11 @@ from pathlib import Path
 from django.core import serializers
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from glossary_backend.database import refresh_planner_statistics
-from terms import revisions
+from terms import outbox, revisions
+from terms.models import Publishable
 from terms.services import term_mentions_refresh
 
 
@@ -13,7 +15,8 @@ class Command(BaseCommand):
     help = (
         "Load seed fixtures into a database that does not have them yet. A fixture any of "
         "whose objects already exists is skipped whole, so running this again neither "
-        "duplicates content nor overwrites what editors have changed since."
+        "duplicates content nor overwrites what editors have changed since. The published "
+        "content loaded becomes change events (CDN purges, webhooks, the changes feed)."
     )
 
     def add_arguments(self, parser):
@@ -39,10 +42,18 @@ class Command(BaseCommand):
                     f"({type(already_there).__name__} {already_there.pk} exists)."
                 )
                 continue
-            with revisions.recording(revisions.command_path(f"load_seed {path.name}")):
+            with (
+                transaction.atomic(),
+                revisions.recording(revisions.command_path(f"load_seed {path.name}")),
+                outbox.recording(),
+            ):
                 call_command("loaddata", str(path), verbosity=0)
+                # What the public can now see becomes change events, like any write's.
+                for item in objects:
+                    if isinstance(item.object, Publishable):
+                        outbox.watch_created(item.object)
+                term_mentions_refresh()
             self.stdout.write(
                 self.style.SUCCESS(f"Loaded {len(objects)} objects from {path.name}.")
             )
-        term_mentions_refresh()
         refresh_planner_statistics()
