@@ -83,6 +83,17 @@ for _model, _fields in _DERIVED_FIELDS.items():
         )
 
 
+# An object field that answers null (hidden, unknown, not yet published) names the list
+# key of its type: publishing an object of the model purges it, so the null goes too.
+# The Node interface may stand for any of them.
+NULL_KEYS = {
+    type_names[0]: [model.list_surrogate_key()] for model, type_names in _LIST_TYPES.items()
+} | {"Node": [model.list_surrogate_key() for model in _LIST_TYPES]}
+# Root fields whose answers are never cached: the changes feed must show an event the
+# moment it commits, and its readers are a few build jobs, not page views.
+UNCACHEABLE_ROOT_FIELDS = {"changes"}
+UNCACHEABLE = "no-store"
+
 # "term" -> "terms": the list key that every change of an object of the model also purges.
 _LIST_KEY_OF_KIND = {
     model._meta.model_name: model.list_surrogate_key() for model in (Chapter, Term, Quiz)
@@ -123,6 +134,11 @@ class SurrogateKeys:
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, *args):
         keys = self.surrogate_keys
         if keys is not None:
+            if path is None and any(
+                details[0].node.name.value in UNCACHEABLE_ROOT_FIELDS
+                for details in grouped_field_set.values()
+            ):
+                keys.add(UNCACHEABLE)
             if isinstance(source_value, Publishable):
                 keys.add(source_value.surrogate_key)
             name = parent_type.name
@@ -140,6 +156,11 @@ class SurrogateKeys:
                     if foreign_key := related.get(details[0].node.name.value):
                         keys.add(_related_key(source_value, foreign_key))
         return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
+
+    def complete_value(self, return_type, field_details_list, info, path, result, *args):
+        if result is None and self.surrogate_keys is not None:
+            self.surrogate_keys.update(NULL_KEYS.get(get_named_type(return_type).name, ()))
+        return super().complete_value(return_type, field_details_list, info, path, result, *args)
 
     def complete_list_value(self, return_type, *args):
         if self.surrogate_keys is not None:

@@ -135,7 +135,8 @@ class GraphQLView(StrawberryGraphQLView):
             # Strawberry's own refusals are plain text; answer JSON like the rest.
             response = self.error_response(response.status_code, response.content.decode())
         answered = response.status_code == 200 and getattr(request, "graphql_answered", False)
-        if answered and public and not request.graphql_errors:
+        cacheable = caching.UNCACHEABLE not in (getattr(request, "surrogate_keys", None) or ())
+        if answered and public and cacheable and not request.graphql_errors:
             caching.apply_public_headers(response, request.surrogate_keys)
             if cache_key is not None:
                 caching.store_answer(cache_key, response, request.surrogate_keys, epoch)

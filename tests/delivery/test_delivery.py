@@ -526,12 +526,14 @@ def test_sweep_purges_a_scheduled_go_live(site, purged):
     assert sweep.func() == {"scheduled": 0, "dispatched": 0, "compacted": 0}  # once
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="IPv6 forms that embed an IPv4 address (NAT64 64:ff9b::/96, 6to4 2002::/16) "
-    "count as global, whatever address they carry (delivery/targets.py).",
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo, carrying 127.0.0.1
+    ],
 )
-@pytest.mark.parametrize("url", ["http://[64:ff9b::7f00:1]/hook", "http://[2002:7f00:1::]/hook"])
 def test_ipv6_wrapped_loopback_is_refused(db, url):
     """127.0.0.1 reached through NAT64 or 6to4 is still loopback."""
     with pytest.raises(ValidationError):
