@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-
 # NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
