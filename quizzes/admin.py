@@ -185,8 +185,13 @@ class QuestionInline(nested_admin.NestedStackedInline):
         return super().get_queryset(request).current()
 
 
-class DrawRuleInline(admin.TabularInline):
+class DrawRuleInline(nested_admin.NestedTabularInline):
+    """The quiz page is a nested admin page: every inline on it must be a nested one."""
+
     model = DrawRule
+    form = PageOrderForm
+    formset = PageOrderFormSet
+    sortable_field_name = "position"
     fields = ["position", "count", "term", "chapter"]
     autocomplete_fields = ["term", "chapter"]
     extra = 0
