@@ -18,8 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def production_env(database_url: str, **extra: str) -> dict[str, str]:
     """This process's environment with production settings on `database_url`: what the
     served app and the manage.py commands around it run with."""
+    # The replicas and the pooler of the environment belong to its own DATABASE_URL (a
+    # test run behind PgBouncer beside a replica), not to another server's.
+    elsewhere = database_url != os.environ.get("DATABASE_URL")
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not (elsewhere and name in ("DATABASE_REPLICA_URLS", "DATABASE_POOLER"))
+    }
     return {
-        **os.environ,
+        **inherited,
         "DATABASE_URL": database_url,
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),

@@ -1,6 +1,7 @@
 """The production server the README prescribes (gunicorn, WSGI) streams exports."""
 
 import http.client
+import os
 
 import pytest
 from django.conf import settings
@@ -36,7 +37,13 @@ def test_exports_stream_under_gunicorn(make_quiz, client, staff):
     client.force_login(staff)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     # The test's own key: the session it logged in with is signed with it.
-    env = production_env(database_url(), SECRET_KEY=settings.SECRET_KEY)
+    # The same server as the suite's, so behind the same pooler and beside the same replicas.
+    same_server = {
+        name: os.environ[name]
+        for name in ("DATABASE_POOLER", "DATABASE_REPLICA_URLS")
+        if name in os.environ
+    }
+    env = production_env(database_url(), SECRET_KEY=settings.SECRET_KEY, **same_server)
     with gunicorn(env) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request("GET", "/exports/attempts.csv", headers={"Cookie": f"sessionid={session}"})
