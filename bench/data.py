@@ -198,11 +198,16 @@ def generate(database_url: str, *, attempts: int) -> dict[str, float]:
     """Fill an empty, migrated database; returns seconds spent per step."""
     import psycopg
 
+    def bulk_settings():
+        # SET LOCAL, once per transaction: behind a transaction pooler (PgBouncer) a plain
+        # SET would stay on a server session that other clients get next.
+        connection.execute("SET LOCAL statement_timeout = 0")
+        connection.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        connection.execute("SET LOCAL max_parallel_maintenance_workers = 2")
+
     timings = {}
     with psycopg.connect(database_url, autocommit=False) as connection:
-        connection.execute("SET statement_timeout = 0")
-        connection.execute("SET maintenance_work_mem = '512MB'")
-        connection.execute("SET max_parallel_maintenance_workers = 2")
+        bulk_settings()
         with connection.cursor() as cursor:
             started = time.perf_counter()
             for statement in statements(SIZE_M):
@@ -210,6 +215,7 @@ def generate(database_url: str, *, attempts: int) -> dict[str, float]:
             connection.commit()
             timings["size M"] = round(time.perf_counter() - started, 1)
             if attempts:
+                bulk_settings()
                 started = time.perf_counter()
                 restore = set_aside_indexes(cursor, ATTEMPT_TABLES)
                 for statement in statements(SIZE_L):
