@@ -118,8 +118,10 @@ def compact_keys(keys: Iterable[str]) -> set[str]:
 
 class SurrogateKeys:
     """Execution context mixin: collects the surrogate keys of what execution returns
-    into `request.surrogate_keys` when the view asked for them (a set), at the cost of a
-    look-up per object and per list."""
+    into `request.surrogate_keys` when the view asked for them (a set). It runs once per
+    object (execute_fields) and once per list, not per field value: what a type's
+    fields may add is looked up once per type (`_TypeKeys`), and a null object field is
+    found among the object's results."""
 
     surrogate_keys: set | None = None
 
@@ -129,38 +131,30 @@ class SurrogateKeys:
         if isinstance(context, SurrogateKeys):
             request = getattr(context.context_value, "request", None)
             context.surrogate_keys = getattr(request, "surrogate_keys", None)
+            context.type_keys = {}
         return context
 
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, *args):
         keys = self.surrogate_keys
-        if keys is not None:
-            if path is None and any(
-                details[0].node.name.value in UNCACHEABLE_ROOT_FIELDS
-                for details in grouped_field_set.values()
-            ):
-                keys.add(UNCACHEABLE)
-            if isinstance(source_value, Publishable):
-                keys.add(source_value.surrogate_key)
-            name = parent_type.name
-            if name in CONNECTION_KEYS:
-                keys.add(CONNECTION_KEYS[name])
-            derived = DERIVED_KEYS.get(name)
-            if derived:
-                for details in grouped_field_set.values():
-                    key = derived.get(details[0].node.name.value)
-                    if key:
-                        keys.add(key)
-            related = RELATED_KEYS.get(name)
-            if related and source_value is not None:
-                for details in grouped_field_set.values():
-                    if foreign_key := related.get(details[0].node.name.value):
-                        keys.add(_related_key(source_value, foreign_key))
-        return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
-
-    def complete_value(self, return_type, field_details_list, info, path, result, *args):
-        if result is None and self.surrogate_keys is not None:
-            self.surrogate_keys.update(NULL_KEYS.get(get_named_type(return_type).name, ()))
-        return super().complete_value(return_type, field_details_list, info, path, result, *args)
+        if keys is None:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
+        if path is None and any(
+            details[0].node.name.value in UNCACHEABLE_ROOT_FIELDS
+            for details in grouped_field_set.values()
+        ):
+            keys.add(UNCACHEABLE)
+        if isinstance(source_value, Publishable):
+            keys.add(source_value.surrogate_key)
+        type_keys = self.type_keys.get(parent_type)
+        if type_keys is None:
+            type_keys = self.type_keys[parent_type] = _TypeKeys(parent_type)
+        if type_keys.adds_keys:
+            type_keys.add_fields(keys, source_value, grouped_field_set)
+        results = super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
+        # Sync execution answers a dict; a field that answered null names its type's keys.
+        if type_keys.null_keys and isinstance(results, dict) and None in results.values():
+            type_keys.add_nulls(keys, results, grouped_field_set)
+        return results
 
     def complete_list_value(self, return_type, *args):
         if self.surrogate_keys is not None:
@@ -168,6 +162,46 @@ class SurrogateKeys:
             if key:
                 self.surrogate_keys.add(key)
         return super().complete_list_value(return_type, *args)
+
+
+class _TypeKeys:
+    """What the fields of one object type add to an answer's keys."""
+
+    def __init__(self, object_type):
+        name = object_type.name
+        self.constant = CONNECTION_KEYS.get(name)
+        derived = DERIVED_KEYS.get(name, {})
+        related = RELATED_KEYS.get(name, {})
+        # field name -> (key it always adds, or None; foreign key whose object's key it adds)
+        self.by_field = {
+            field: (derived.get(field), related.get(field)) for field in {*derived, *related}
+        }
+        self.adds_keys = bool(self.constant or self.by_field)
+        # field name -> the keys that name its null answer
+        self.null_keys = {
+            field_name: NULL_KEYS[named.name]
+            for field_name, field in object_type.fields.items()
+            if (named := get_named_type(field.type)).name in NULL_KEYS
+        }
+
+    def add_fields(self, keys: set, source_value, grouped_field_set) -> None:
+        if self.constant:
+            keys.add(self.constant)
+        for details in grouped_field_set.values():
+            rule = self.by_field.get(details[0].node.name.value)
+            if rule is None:
+                continue
+            key, foreign_key = rule
+            if key:
+                keys.add(key)
+            if foreign_key and source_value is not None:
+                keys.add(_related_key(source_value, foreign_key))
+
+    def add_nulls(self, keys: set, results: dict, grouped_field_set) -> None:
+        for response_name, value in results.items():
+            if value is None:
+                field_name = grouped_field_set[response_name][0].node.name.value
+                keys.update(self.null_keys.get(field_name, ()))
 
 
 def _related_key(obj, foreign_key: str) -> str:

@@ -13,6 +13,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from analytics.graphql.schema import StaffQuery as AnalyticsStaffQuery
 from analytics.graphql.types import ChapterAnalyticsFields, TermAnalyticsFields
 from delivery.graphql.schema import Query as DeliveryQuery
+from glossary_backend import columns
 from glossary_backend.cost import OperationCost
 from glossary_backend.graphql import MAX_PAGE_SIZE, SCALAR_OVERRIDES, extend_type, parse_global_id
 from glossary_backend.routers import ReplicaReads
@@ -57,6 +58,11 @@ class Mutation(QuizzesMutation):
 
 
 class Schema(strawberry.Schema):
+    def _get_middleware_manager(self, extensions):
+        # Strawberry wraps every field's resolver in the extensions' `resolve` hooks;
+        # the fields without a resolver of their own need none (glossary_backend.columns).
+        return columns.Middleware(*(ext for ext in extensions if ext._implements_resolve()))
+
     def process_errors(self, errors, execution_context=None) -> None:
         # Client errors are answers, not incidents; ErrorPolicy logs the unexpected ones,
         # with their traceback, as it masks them.
@@ -77,3 +83,4 @@ schema = Schema(
     execution_context_class=ExecutionContext,
     scalar_overrides=SCALAR_OVERRIDES,
 )
+columns.install(schema)

@@ -44,7 +44,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from glossary_backend import caching, documents
+from glossary_backend import caching, columns, documents
 from glossary_backend.inputs import unsafe_text
 
 logger = logging.getLogger("glossary_backend.graphql")
@@ -516,9 +516,12 @@ class TrustedDocumentParse(SchemaExtension):
         yield
 
 
-class ExecutionContext(caching.SurrogateKeys, StrawberryGraphQLCoreExecutionContext):
+class ExecutionContext(
+    columns.ColumnExecution, caching.SurrogateKeys, StrawberryGraphQLCoreExecutionContext
+):
     """Coerces variables (input fields, enum values) without suggestions where hidden;
-    collects the surrogate keys of what it returns (glossary_backend.caching)."""
+    reads column fields in place (glossary_backend.columns); collects the surrogate keys
+    of what it returns (glossary_backend.caching)."""
 
     @classmethod
     def build(cls, *args, hide_suggestions: bool = False, **kwargs):

@@ -97,3 +97,34 @@ def test_a_document_set_in_on_parse_is_not_parsed_again():
     from strawberry.http.sync_base_view import SyncBaseHTTPView
 
     assert "return self.create_response(" in inspect.getsource(SyncBaseHTTPView.run)
+
+
+def test_column_field_hooks_exist():
+    """glossary_backend.columns: strawberry_django marks its fields "not basic" (the cost
+    it removes), strawberry marks fields without a resolver `_is_default` and builds its
+    middleware in Schema._get_middleware_manager(extensions), and graphql-core's
+    execute_field takes (parent_type, source, field_details_list, path, ...) and
+    completes a leaf with its type's coerce_output_value."""
+    from graphql import GraphQLString
+    from graphql.execution.executor import Executor as CoreExecutionContext
+    from strawberry.schema.schema import Schema as StrawberrySchema
+    from strawberry.schema.schema_converter import GraphQLCoreConverter
+    from strawberry_django.fields.base import StrawberryDjangoFieldBase
+
+    assert StrawberryDjangoFieldBase.is_basic_field.fget(None) is False
+    assert "._is_default = " in inspect.getsource(GraphQLCoreConverter.from_resolver)
+    assert list(inspect.signature(StrawberrySchema._get_middleware_manager).parameters) == [
+        "self",
+        "extensions",
+    ]
+    assert list(inspect.signature(CoreExecutionContext.execute_field).parameters)[:5] == [
+        "self",
+        "parent_type",
+        "source",
+        "field_details_list",
+        "path",
+    ]
+    assert "coerce_output_value(result)" in inspect.getsource(
+        CoreExecutionContext.complete_leaf_value
+    )
+    assert GraphQLString.coerce_output_value("x") == "x"

@@ -1,0 +1,96 @@
+"""Column fields (glossary_backend.columns): read and serialized in place, with the same
+answers as the library's resolver chain, and graphql-core's path for anything else."""
+
+import pytest
+from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from glossary_backend import columns
+from glossary_backend.schema import schema
+from terms.models import Status
+
+pytestmark = pytest.mark.django_db
+
+
+def test_column_fields_are_the_model_columns_without_resolver_or_extension():
+    assert {"slug", "name", "abbreviation", "definition", "updatedAt"} <= columns.COLUMNS[
+        "Term"
+    ].keys()
+    assert {"kind", "position", "prompt"} <= columns.COLUMNS["Question"].keys()
+    # A relation, a field with a resolver, one with an extension, the Node ID.
+    for field in ("chapter", "aliases", "relatedTerms", "id", "definitionHtml"):
+        assert field not in columns.COLUMNS["Term"]
+    graphql_term = schema._schema.type_map["Term"]
+    assert graphql_term.fields["slug"].resolve.__name__ == "read_column"
+    assert graphql_term.fields["chapter"].resolve.__name__ != "read_column"
+
+
+def test_column_values_answer_as_the_schema_says(
+    make_chapter, make_term, make_quiz, graphql, client, staff
+):
+    chapter = make_chapter("alignment")
+    make_term(chapter, "Reward Model", abbreviation="RM")
+    make_term(chapter, "Preference Data", status=Status.DRAFT)  # never published: a null
+    client.force_login(staff)
+    quiz = make_quiz([("single", [True, False]), ("true_false", [False, True])], chapter=chapter)
+    data = graphql(
+        """
+        query($quiz: String!) {
+          chapter(slug: "alignment") {
+            title position publishedAt
+            terms(first: 5) { edges { node { name short: abbreviation publishedAt } } }
+          }
+          quiz(slug: $quiz) { title passPercentage questions { kind position } }
+        }
+        """,
+        {"quiz": quiz.slug},
+    )["data"]
+    assert data["chapter"]["title"] == "Alignment"
+    assert data["chapter"]["publishedAt"] == "2026-01-01T00:00:00+00:00"
+    nodes = [edge["node"] for edge in data["chapter"]["terms"]["edges"]]
+    assert nodes == [
+        {"name": "Preference Data", "short": "", "publishedAt": None},
+        {"name": "Reward Model", "short": "RM", "publishedAt": "2026-01-01T00:00:00+00:00"},
+    ]
+    assert data["quiz"]["questions"] == [
+        {"kind": "SINGLE", "position": 1},
+        {"kind": "TRUE_FALSE", "position": 2},
+    ]
+    assert data["quiz"]["passPercentage"] == quiz.pass_percentage
+
+
+def test_a_value_the_fast_path_cannot_complete_takes_graphql_cores_path(
+    make_chapter, make_term, graphql, monkeypatch
+):
+    """A non-null column read as null is not answered as null in place: graphql-core's
+    path runs the field's resolver and reports what it finds."""
+    make_term(make_chapter("alignment"), "Reward Model")
+    term_columns = dict(columns.COLUMNS["Term"])
+    _, coerce, _ = term_columns["name"]
+    term_columns["name"] = ("go_live_at", coerce, False)  # null here, non-null there
+    monkeypatch.setitem(columns.COLUMNS, "Term", term_columns)
+
+    data = graphql('{ term(slug: "reward-model") { name } }')["data"]
+
+    assert data == {"term": {"name": "Reward Model"}}
+
+
+def test_a_draft_is_as_hidden_through_its_columns(make_chapter, make_term, graphql):
+    make_term(make_chapter("alignment"), "Secret", status=Status.DRAFT)
+    data = graphql('{ term(slug: "secret") { name slug } }')["data"]
+    assert data == {"term": None}
+
+
+def test_middleware_runs_for_resolvers_of_their_own_only():
+    """The optimizer's middleware acts on querysets that resolvers return; a default
+    resolver (no resolver of the field's own) goes without it."""
+    manager = columns.Middleware(DjangoOptimizerExtension())
+
+    def own_resolver(source, info):
+        return source
+
+    def default_resolver(source, info):
+        return source
+
+    default_resolver._is_default = True
+    assert manager.get_field_resolver(default_resolver) is default_resolver
+    assert manager.get_field_resolver(own_resolver) is not own_resolver
