@@ -26,16 +26,24 @@ left to the library). For those:
 - `ColumnExecution` (the execution context's mixin) completes a column value where it
   reads it: graphql-core would build a resolve info and run the completion chain for
   each value of a leaf type, which does nothing for a loaded column but serialize it.
+  A Django type's relay `id` is read the same way when it is the library's default
+  (`node_id_attribute`): relay.Node's resolver builds a GlobalID through the whole
+  chain, for a value that is the type's name and a column, base64-encoded.
 
 tests/test_library_contract.py pins what this relies on inside the libraries.
 """
 
+from functools import partial
+
 from django.db.models.query_utils import DeferredAttribute
-from graphql import GraphQLNonNull, Undefined
+from graphql import GraphQLNonNull, GraphQLObjectType, Undefined
 from graphql.execution.middleware import MiddlewareManager
+from strawberry import relay
+from strawberry.relay.utils import to_base64
 from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry_django.fields.base import StrawberryDjangoFieldBase
+from strawberry_django.relay.utils import resolve_model_id
 
 # Object type name -> field name -> (attribute, the leaf type's output coercion, nullable)
 COLUMNS: dict[str, dict[str, tuple]] = {}
@@ -56,25 +64,56 @@ def column_attribute(field) -> str | None:
     return attribute.field.attname
 
 
+def node_id_attribute(object_definition, field) -> str | None:
+    """The model column of a Django type's relay `id` when it is the library's default:
+    relay.Node's `id` resolver, strawberry_django's `resolve_id` (the NodeID column, by
+    default the primary key) and relay.Node's `resolve_typename` (the GraphQL type's
+    name)."""
+    origin = getattr(object_definition, "origin", None)
+    django_definition = getattr(origin, "__strawberry_django_definition__", None)
+    if django_definition is None or not issubclass(origin, relay.Node):
+        return None
+    resolver = getattr(field, "base_resolver", None)
+    if getattr(getattr(resolver, "wrapped_func", None), "__func__", None) is not _NODE_ID:
+        return None
+    if origin.resolve_id.__func__ is not resolve_model_id:
+        return None
+    if origin.resolve_typename.__func__ is not relay.Node.resolve_typename.__func__:
+        return None
+    model = django_definition.model
+    name = origin.resolve_id_attr()
+    if name == "pk":
+        return model._meta.pk.attname
+    attribute = getattr(model, name, None)
+    return attribute.field.attname if type(attribute) is DeferredAttribute else None
+
+
+_NODE_ID = relay.Node._id.__func__
+
+
 def install(schema) -> None:
     """Column fields of `schema` (a strawberry schema) read their attribute directly."""
+    backref = GraphQLCoreConverter.DEFINITION_BACKREF
     for graphql_type in schema._schema.type_map.values():
-        for name, graphql_field in getattr(graphql_type, "fields", {}).items():
-            definition = (graphql_field.extensions or {}).get(
-                GraphQLCoreConverter.DEFINITION_BACKREF
-            )
-            attname = column_attribute(definition)
-            if attname is None or graphql_field.args:
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        object_definition = (graphql_type.extensions or {}).get(backref)
+        for name, graphql_field in graphql_type.fields.items():
+            if graphql_field.args:
                 continue
-            graphql_field.resolve = _reader(attname)
-            return_type = graphql_field.type
-            nullable = not isinstance(return_type, GraphQLNonNull)
-            leaf_type = return_type if nullable else return_type.of_type
-            COLUMNS.setdefault(graphql_type.name, {})[name] = (
-                attname,
-                leaf_type.coerce_output_value,
-                nullable,
-            )
+            definition = (graphql_field.extensions or {}).get(backref)
+            if attname := column_attribute(definition):
+                return_type = graphql_field.type
+                nullable = not isinstance(return_type, GraphQLNonNull)
+                leaf_type = return_type if nullable else return_type.of_type
+                column = (attname, leaf_type.coerce_output_value, nullable)
+                graphql_field.resolve = _reader(attname)
+            elif attname := node_id_attribute(object_definition, definition):
+                # What relay.GlobalID(type name, str(id)) serializes to, in one step.
+                column = (attname, partial(to_base64, graphql_type.name), False)
+            else:
+                continue
+            COLUMNS.setdefault(graphql_type.name, {})[name] = column
 
 
 def _reader(attname: str):

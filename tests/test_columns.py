@@ -2,11 +2,13 @@
 answers as the library's resolver chain, and graphql-core's path for anything else."""
 
 import pytest
+from strawberry import relay
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from glossary_backend import columns
 from glossary_backend.schema import schema
-from terms.models import Status
+from quizzes.models import Choice
+from terms.models import Chapter, Status, Term
 
 pytestmark = pytest.mark.django_db
 
@@ -16,8 +18,8 @@ def test_column_fields_are_the_model_columns_without_resolver_or_extension():
         "Term"
     ].keys()
     assert {"kind", "position", "prompt"} <= columns.COLUMNS["Question"].keys()
-    # A relation, a field with a resolver, one with an extension, the Node ID.
-    for field in ("chapter", "aliases", "relatedTerms", "id", "definitionHtml"):
+    # A relation, a field with a resolver, one with an extension.
+    for field in ("chapter", "aliases", "relatedTerms", "definitionHtml"):
         assert field not in columns.COLUMNS["Term"]
     graphql_term = schema._schema.type_map["Term"]
     assert graphql_term.fields["slug"].resolve.__name__ == "read_column"
@@ -94,3 +96,33 @@ def test_middleware_runs_for_resolvers_of_their_own_only():
     default_resolver._is_default = True
     assert manager.get_field_resolver(default_resolver) is default_resolver
     assert manager.get_field_resolver(own_resolver) is not own_resolver
+
+
+def test_node_ids_read_in_place_are_relay_global_ids(make_chapter, make_term, make_quiz, graphql):
+    """A Node's id is its GlobalID (type name and NodeID column, e.g. a choice's public
+    number), and node(id:) finds the object by it."""
+    make_term(make_chapter("alignment"), "Reward Model")
+    quiz = make_quiz([("single", [True, False])], chapter=Chapter.objects.get())
+    assert "id" in columns.COLUMNS["Term"]
+    assert "id" in columns.COLUMNS["Choice"]
+
+    data = graphql(
+        """query($quiz: String!) {
+          term(slug: "reward-model") { id }
+          quiz(slug: $quiz) { id questions { id choices { id } } }
+        }""",
+        {"quiz": quiz.slug},
+    )["data"]
+
+    term = Term.objects.get()
+    assert data["term"]["id"] == str(relay.GlobalID("Term", str(term.pk)))
+    assert data["quiz"]["id"] == str(relay.GlobalID("Quiz", str(quiz.pk)))
+    choices = data["quiz"]["questions"][0]["choices"]
+    assert sorted(choice["id"] for choice in choices) == sorted(
+        str(relay.GlobalID("Choice", str(public_id)))
+        for public_id in Choice.objects.values_list("public_id", flat=True)
+    )
+    found = graphql(
+        "query($id: ID!) { node(id: $id) { ... on Term { slug } } }", {"id": data["term"]["id"]}
+    )["data"]
+    assert found == {"node": {"slug": "reward-model"}}
