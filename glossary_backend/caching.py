@@ -119,9 +119,8 @@ def compact_keys(keys: Iterable[str]) -> set[str]:
 class SurrogateKeys:
     """Execution context mixin: collects the surrogate keys of what execution returns
     into `request.surrogate_keys` when the view asked for them (a set). It runs once per
-    object (execute_fields) and once per list, not per field value: what a type's
-    fields may add is looked up once per type (`_TypeKeys`), and a null object field is
-    found among the object's results."""
+    object (execute_fields) and once per list, not per field value; what a selection's
+    fields add is worked out once per selection (`_SelectionKeys`)."""
 
     surrogate_keys: set | None = None
 
@@ -131,29 +130,32 @@ class SurrogateKeys:
         if isinstance(context, SurrogateKeys):
             request = getattr(context.context_value, "request", None)
             context.surrogate_keys = getattr(request, "surrogate_keys", None)
-            context.type_keys = {}
+            context.selection_keys = {}
         return context
 
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, *args):
         keys = self.surrogate_keys
         if keys is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
-        if path is None and any(
-            details[0].node.name.value in UNCACHEABLE_ROOT_FIELDS
-            for details in grouped_field_set.values()
-        ):
-            keys.add(UNCACHEABLE)
+        # graphql-core keeps each grouped field set alive for the whole execution (its
+        # collect_subfields memo), and so does this cache: an id stays its own.
+        selection = self.selection_keys.get(id(grouped_field_set))
+        if selection is None:
+            selection = _SelectionKeys(parent_type, grouped_field_set, root=path is None)
+            self.selection_keys[id(grouped_field_set)] = selection
         if isinstance(source_value, Publishable):
             keys.add(source_value.surrogate_key)
-        type_keys = self.type_keys.get(parent_type)
-        if type_keys is None:
-            type_keys = self.type_keys[parent_type] = _TypeKeys(parent_type)
-        if type_keys.adds_keys:
-            type_keys.add_fields(keys, source_value, grouped_field_set)
+        if selection.constant:
+            keys.update(selection.constant)
+        for foreign_key in selection.foreign_keys:
+            if source_value is not None:
+                keys.add(_related_key(source_value, foreign_key))
         results = super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
         # Sync execution answers a dict; a field that answered null names its type's keys.
-        if type_keys.null_keys and isinstance(results, dict) and None in results.values():
-            type_keys.add_nulls(keys, results, grouped_field_set)
+        if selection.null_keys and type(results) is dict and None in results.values():
+            for response_name, value in results.items():
+                if value is None:
+                    keys.update(selection.null_keys.get(response_name, ()))
         return results
 
     def complete_list_value(self, return_type, *args):
@@ -164,44 +166,32 @@ class SurrogateKeys:
         return super().complete_list_value(return_type, *args)
 
 
-class _TypeKeys:
-    """What the fields of one object type add to an answer's keys."""
+class _SelectionKeys:
+    """What the fields of one selection on one object type add to an answer's keys."""
 
-    def __init__(self, object_type):
-        name = object_type.name
-        self.constant = CONNECTION_KEYS.get(name)
-        derived = DERIVED_KEYS.get(name, {})
-        related = RELATED_KEYS.get(name, {})
-        # field name -> (key it always adds, or None; foreign key whose object's key it adds)
-        self.by_field = {
-            field: (derived.get(field), related.get(field)) for field in {*derived, *related}
-        }
-        self.adds_keys = bool(self.constant or self.by_field)
-        # field name -> the keys that name its null answer
-        self.null_keys = {
-            field_name: NULL_KEYS[named.name]
-            for field_name, field in object_type.fields.items()
-            if (named := get_named_type(field.type)).name in NULL_KEYS
-        }
-
-    def add_fields(self, keys: set, source_value, grouped_field_set) -> None:
-        if self.constant:
-            keys.add(self.constant)
-        for details in grouped_field_set.values():
-            rule = self.by_field.get(details[0].node.name.value)
-            if rule is None:
-                continue
-            key, foreign_key = rule
-            if key:
-                keys.add(key)
-            if foreign_key and source_value is not None:
-                keys.add(_related_key(source_value, foreign_key))
-
-    def add_nulls(self, keys: set, results: dict, grouped_field_set) -> None:
-        for response_name, value in results.items():
-            if value is None:
-                field_name = grouped_field_set[response_name][0].node.name.value
-                keys.update(self.null_keys.get(field_name, ()))
+    def __init__(self, object_type, grouped_field_set, *, root: bool):
+        self.grouped_field_set = grouped_field_set  # kept alive: see execute_fields
+        type_name = object_type.name
+        derived = DERIVED_KEYS.get(type_name, {})
+        related = RELATED_KEYS.get(type_name, {})
+        constant = {CONNECTION_KEYS[type_name]} if type_name in CONNECTION_KEYS else set()
+        foreign_keys = []
+        # response name -> the keys that name its null answer
+        self.null_keys = {}
+        for response_name, details in grouped_field_set.items():
+            field_name = details[0].node.name.value
+            if root and field_name in UNCACHEABLE_ROOT_FIELDS:
+                constant.add(UNCACHEABLE)
+            if field_name in derived:
+                constant.add(derived[field_name])
+            if field_name in related:
+                foreign_keys.append(related[field_name])
+            field = object_type.fields.get(field_name)
+            named = field and get_named_type(field.type).name
+            if named in NULL_KEYS:
+                self.null_keys[response_name] = NULL_KEYS[named]
+        self.constant = frozenset(constant)
+        self.foreign_keys = tuple(foreign_keys)
 
 
 def _related_key(obj, foreign_key: str) -> str:

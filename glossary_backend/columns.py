@@ -134,7 +134,56 @@ class Middleware(MiddlewareManager):
 
 
 class ColumnExecution:
-    """Execution context mixin: a column field's value is read and serialized in place."""
+    """Execution context mixin: a column field's value is read and serialized in place,
+    and an object whose selected fields are all columns (a list's `{ slug name }`) is
+    answered in one step, without graphql-core's per-field path, resolve info and
+    completion. Anything else, or a value that cannot be completed in place (an error, a
+    null in a non-null field), takes graphql-core's own path, which reads it again and
+    reports what it finds where it occurred."""
+
+    def execute_fields(self, parent_type, source_value, path, grouped_field_set, *args):
+        reads = self._column_reads(parent_type, grouped_field_set)
+        if reads:
+            results = {}
+            try:
+                for response_name, (attname, coerce, nullable) in reads:
+                    value = getattr(source_value, attname)
+                    if value is None:
+                        if not nullable:
+                            break
+                        results[response_name] = None
+                        continue
+                    coerced = coerce(value)
+                    if coerced is None or coerced is Undefined:
+                        break
+                    results[response_name] = coerced
+                else:
+                    return results
+            except Exception:  # reported by the general path below
+                pass
+        return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
+
+    _column_reads_cache: dict | None = None
+
+    def _column_reads(self, parent_type, grouped_field_set) -> list | None:
+        """(response name, column) of each field when all of them are columns, else None;
+        once per selection. graphql-core collects a selection's fields once per type
+        (collect_subfields) and keeps them alive for the whole execution, as does the
+        cache here, so the id of a grouped field set stays its own."""
+        cache = self._column_reads_cache
+        if cache is None:
+            cache = self._column_reads_cache = {}
+        cached = cache.get(id(grouped_field_set))
+        if cached is None:
+            columns = COLUMNS.get(parent_type.name, {})
+            reads = [
+                (response_name, columns.get(details[0].node.name.value))
+                for response_name, details in grouped_field_set.items()
+            ]
+            if not reads or not all(column for _, column in reads):
+                reads = None
+            cached = cache[id(grouped_field_set)] = (grouped_field_set, reads)
+        return cached[1]
 
     def execute_field(self, parent_type, source, field_details_list, path, *args):
         columns = COLUMNS.get(parent_type.name)
@@ -150,8 +199,6 @@ class ColumnExecution:
                     coerced = coerce(value)
                     if coerced is not None and coerced is not Undefined:
                         return coerced
-            except Exception:
+            except Exception:  # reported by the general path below
                 pass
-        # Everything else, and a column whose read or value is an error: graphql-core's
-        # path, which reads it again and reports the error where it occurred.
         return super().execute_field(parent_type, source, field_details_list, path, *args)
