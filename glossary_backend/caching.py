@@ -137,19 +137,9 @@ class SurrogateKeys:
         keys = self.surrogate_keys
         if keys is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
-        # graphql-core keeps each grouped field set alive for the whole execution (its
-        # collect_subfields memo), and so does this cache: an id stays its own.
-        selection = self.selection_keys.get(id(grouped_field_set))
-        if selection is None:
-            selection = _SelectionKeys(parent_type, grouped_field_set, root=path is None)
-            self.selection_keys[id(grouped_field_set)] = selection
-        if isinstance(source_value, Publishable):
-            keys.add(source_value.surrogate_key)
-        if selection.constant:
-            keys.update(selection.constant)
-        for foreign_key in selection.foreign_keys:
-            if source_value is not None:
-                keys.add(_related_key(source_value, foreign_key))
+        selection = self._add_object_keys(
+            keys, parent_type, grouped_field_set, source_value, root=path is None
+        )
         results = super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
         # Sync execution answers a dict; a field that answered null names its type's keys.
         if selection.null_keys and type(results) is dict and None in results.values():
@@ -158,12 +148,39 @@ class SurrogateKeys:
                     keys.update(selection.null_keys.get(response_name, ()))
         return results
 
+    def note_object(self, object_type, grouped_field_set, source) -> None:
+        """An object completed without execute_fields (glossary_backend.columns): the
+        same keys, from the same rules."""
+        keys = self.surrogate_keys
+        if keys is not None:
+            self._add_object_keys(keys, object_type, grouped_field_set, source, root=False)
+        super().note_object(object_type, grouped_field_set, source)
+
+    def _add_object_keys(self, keys, parent_type, grouped_field_set, source_value, *, root):
+        # graphql-core keeps each grouped field set alive for the whole execution (its
+        # collect_subfields memo), and so does this cache: an id stays its own.
+        selection = self.selection_keys.get(id(grouped_field_set))
+        if selection is None:
+            selection = _SelectionKeys(parent_type, grouped_field_set, root=root)
+            self.selection_keys[id(grouped_field_set)] = selection
+        if isinstance(source_value, Publishable):
+            keys.add(source_value.surrogate_key)
+        if selection.constant:
+            keys.update(selection.constant)
+        for foreign_key in selection.foreign_keys:
+            if source_value is not None:
+                keys.add(_related_key(source_value, foreign_key))
+        return selection
+
     def complete_list_value(self, return_type, *args):
+        self.note_list(return_type)
+        return super().complete_list_value(return_type, *args)
+
+    def note_list(self, list_type) -> None:
         if self.surrogate_keys is not None:
-            key = LIST_KEYS.get(get_named_type(return_type).name)
+            key = LIST_KEYS.get(get_named_type(list_type).name)
             if key:
                 self.surrogate_keys.add(key)
-        return super().complete_list_value(return_type, *args)
 
 
 class _SelectionKeys:

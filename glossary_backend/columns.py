@@ -35,14 +35,26 @@ tests/test_library_contract.py pins what this relies on inside the libraries.
 
 from functools import partial
 
+from django.db.models.fields.related_descriptors import (
+    ManyToManyDescriptor,
+    ReverseManyToOneDescriptor,
+)
 from django.db.models.query_utils import DeferredAttribute
-from graphql import GraphQLNonNull, GraphQLObjectType, Undefined
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    Undefined,
+)
 from graphql.execution.middleware import MiddlewareManager
 from strawberry import relay
 from strawberry.relay.utils import to_base64
 from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry_django.fields.base import StrawberryDjangoFieldBase
+from strawberry_django.optimizer import is_optimized_by_prefetching
 from strawberry_django.relay.utils import resolve_model_id
 
 # Object type name -> field name -> (attribute, the leaf type's output coercion, nullable)
@@ -164,6 +176,116 @@ class ColumnExecution:
         return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
 
     _column_reads_cache: dict | None = None
+    _list_plans: dict | None = None
+
+    def complete_list_value(self, return_type, field_details_list, info, path, result, *args):
+        plan = self._list_plan(return_type, field_details_list)
+        if plan is not None and isinstance(result, list | tuple):
+            try:
+                completed = _complete_items(plan, result, info, self)
+            except _NotInPlace:
+                pass
+            else:
+                return completed
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, *args
+        )
+
+    def note_object(self, object_type, grouped_field_set, source) -> None:
+        """Called for each object completed in place, as execute_fields would be
+        (glossary_backend.caching.SurrogateKeys names its keys)."""
+
+    def note_list(self, list_type) -> None:
+        """Called for each list completed in place inside another one, as
+        complete_list_value would be."""
+
+    def _list_plan(self, return_type, field_details_list):
+        """How the items of a list complete in place, once per list field and selection;
+        None when they cannot."""
+        plans = self._list_plans
+        if plans is None:
+            plans = self._list_plans = {}
+        key = id(field_details_list)
+        cached = plans.get(key)
+        if cached is None:
+            cached = plans[key] = (
+                field_details_list,
+                self._items_plan(return_type, field_details_list, depth=0),
+            )
+        return cached[1]
+
+    def _items_plan(self, list_type, field_details_list, depth):
+        """(item nullable, the items' object plan) for a list of objects; None for an
+        abstract or leaf item type, @stream, or items that do not complete in place."""
+        if any(details.node.directives for details in field_details_list):
+            return None
+        item_type = list_type.of_type
+        item_nullable = not isinstance(item_type, GraphQLNonNull)
+        object_type = item_type if item_nullable else item_type.of_type
+        if not isinstance(object_type, GraphQLObjectType):
+            return None
+        object_plan = self._object_plan(object_type, field_details_list, depth)
+        return None if object_plan is None else (item_nullable, object_plan)
+
+    def _object_plan(self, object_type, field_details_list, depth):
+        """(type, selection, steps): one step per selected field, each a column, a plain
+        attribute (a model property included), an object or a prefetched relation of
+        such; None when any field is something else (a resolver of its own, arguments,
+        a nullable object, which names keys when null) or the nesting is deep."""
+        if depth > _MAX_PLAN_DEPTH:
+            return None
+        grouped_field_set, new_defer_usages = self.collect_subfields(
+            object_type, field_details_list
+        )[:2]
+        if new_defer_usages:
+            return None
+        columns = COLUMNS.get(object_type.name, {})
+        steps = []
+        for response_name, details in grouped_field_set.items():
+            field_name = details[0].node.name.value
+            if field_name in columns:
+                attname, coerce, nullable = columns[field_name]
+                steps.append((response_name, _VALUE, attname, coerce, nullable, None))
+                continue
+            field = object_type.fields.get(field_name)
+            if field is None or field.args:
+                return None
+            field_type = field.type
+            nullable = not isinstance(field_type, GraphQLNonNull)
+            named = field_type if nullable else field_type.of_type
+            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if isinstance(named, GraphQLList):
+                if nullable:
+                    return None
+                cache_name = prefetched_list(definition)
+                if cache_name is not None:
+                    items = self._items_plan(named, details, depth + 1)
+                    if items is None:
+                        return None
+                    limit = declared_maximum(definition)
+                    steps.append((response_name, _PREFETCHED, cache_name, limit, named, items))
+                    continue
+                attribute = plain_attribute(definition)
+                leaf = _leaf_of(named)
+                if attribute is None or leaf is None:
+                    return None
+                steps.append((response_name, _VALUES, attribute, *leaf, None))
+                continue
+            attribute = plain_attribute(definition)
+            if attribute is None:
+                return None
+            if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+                steps.append(
+                    (response_name, _VALUE, attribute, named.coerce_output_value, nullable, None)
+                )
+            elif isinstance(named, GraphQLObjectType) and not nullable:
+                inner = self._object_plan(named, details, depth + 1)
+                if inner is None:
+                    return None
+                steps.append((response_name, _OBJECT, attribute, None, False, inner))
+            else:
+                return None
+        return (object_type, grouped_field_set, tuple(steps))
 
     def _column_reads(self, parent_type, grouped_field_set) -> list | None:
         """(response name, column) of each field when all of them are columns, else None;
@@ -202,3 +324,138 @@ class ColumnExecution:
             except Exception:  # reported by the general path below
                 pass
         return super().execute_field(parent_type, source, field_details_list, path, *args)
+
+
+# Objects nested in a list item completed in place (an edge's node, a term's related terms).
+_MAX_PLAN_DEPTH = 3
+# Kinds of plan steps.
+_VALUE, _VALUES, _OBJECT, _PREFETCHED = range(4)
+
+
+class _NotInPlace(Exception):
+    """A value the in-place completion does not answer: the list goes graphql-core's way."""
+
+
+def plain_attribute(definition) -> str | None:
+    """The attribute a field reads when it only reads one: a plain (not Django) type's
+    field with no resolver (an edge's `node` and `cursor`), or a Django type's field
+    with no resolver, extension or relation naming a model property. Else None."""
+    if definition is None:
+        return None
+    if not isinstance(definition, StrawberryDjangoFieldBase):
+        return definition.python_name if definition.is_basic_field else None
+    if definition.base_resolver is not None or definition.extensions or definition.is_relation:
+        return None
+    django_type = definition.origin_django_type
+    name = definition.django_name or definition.python_name
+    if django_type is None or not isinstance(getattr(django_type.model, name, None), property):
+        return None
+    return name
+
+
+def prefetched_list(definition) -> str | None:
+    """The prefetch cache name of a Django type's list relation with no resolver, filter,
+    order or extension but a declared maximum (MaxItems), else None. The optimizer
+    prefetches such a relation with the related type's visibility applied, as
+    strawberry_django's own resolver reads it (resolve_base_manager)."""
+    if not isinstance(definition, StrawberryDjangoFieldBase) or not definition.is_relation:
+        return None
+    if definition.base_resolver is not None or not definition.is_list:
+        return None
+    if any(not _is_max_items(extension) for extension in definition.extensions):
+        return None
+    django_type = definition.origin_django_type
+    name = definition.django_name or definition.python_name
+    descriptor = getattr(django_type.model, name, None) if django_type else None
+    if isinstance(descriptor, ManyToManyDescriptor):
+        relation = descriptor.rel.field
+        return relation.related_query_name() if descriptor.reverse else relation.name
+    if isinstance(descriptor, ReverseManyToOneDescriptor):
+        return descriptor.field.remote_field.cache_name
+    return None
+
+
+def declared_maximum(definition) -> int | None:
+    for extension in definition.extensions:
+        if _is_max_items(extension):
+            return extension.limit
+    return None
+
+
+def _is_max_items(extension) -> bool:
+    from glossary_backend.cost import MaxItems  # cost imports the execution context
+
+    return isinstance(extension, MaxItems) and extension.limit is not None
+
+
+def _leaf_of(list_type):
+    """(item coercion, item nullable) of a list of scalars or enums, else None."""
+    item_type = list_type.of_type
+    item_nullable = not isinstance(item_type, GraphQLNonNull)
+    named = item_type if item_nullable else item_type.of_type
+    if not isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        return None
+    return (named.coerce_output_value, item_nullable)
+
+
+def _complete_items(items_plan, items, info, context) -> list:
+    item_nullable, object_plan = items_plan
+    completed = []
+    for item in items:
+        if item is None:
+            if not item_nullable:
+                raise _NotInPlace
+            completed.append(None)
+        else:
+            completed.append(_complete_object(object_plan, item, info, context))
+    return completed
+
+
+def _complete_object(object_plan, source, info, context) -> dict:
+    object_type, grouped_field_set, steps = object_plan
+    is_type_of = object_type.is_type_of
+    if is_type_of is not None and not is_type_of(source, info):
+        raise _NotInPlace
+    context.note_object(object_type, grouped_field_set, source)
+    results = {}
+    try:
+        for response_name, kind, attribute, coerce, nullable, inner in steps:
+            if kind == _PREFETCHED:
+                # coerce is the declared maximum here, nullable the list type
+                prefetched = source._prefetched_objects_cache[attribute]
+                # Only what the optimizer prefetched has the related type's visibility.
+                cached = prefetched._result_cache
+                if cached is None or not is_optimized_by_prefetching(prefetched):
+                    raise _NotInPlace
+                context.note_list(nullable)
+                items = cached if coerce is None else cached[:coerce]
+                results[response_name] = _complete_items(inner, items, info, context)
+                continue
+            value = getattr(source, attribute)
+            if kind == _OBJECT:
+                if value is None:
+                    raise _NotInPlace
+                results[response_name] = _complete_object(inner, value, info, context)
+            elif kind == _VALUES:
+                # coerce, item nullable (the list itself is non-null)
+                if not isinstance(value, list | tuple):
+                    raise _NotInPlace
+                results[response_name] = [_coerced(coerce, item, nullable) for item in value]
+            else:
+                results[response_name] = _coerced(coerce, value, nullable)
+    except _NotInPlace:
+        raise
+    except Exception as error:  # reported by graphql-core's path, which reads it again
+        raise _NotInPlace from error
+    return results
+
+
+def _coerced(coerce, value, nullable):
+    if value is None:
+        if nullable:
+            return None
+        raise _NotInPlace
+    coerced = coerce(value)
+    if coerced is None or coerced is Undefined:
+        raise _NotInPlace
+    return coerced

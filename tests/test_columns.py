@@ -1,6 +1,8 @@
 """Column fields (glossary_backend.columns): read and serialized in place, with the same
 answers as the library's resolver chain, and graphql-core's path for anything else."""
 
+import json
+
 import pytest
 from strawberry import relay
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -126,3 +128,99 @@ def test_node_ids_read_in_place_are_relay_global_ids(make_chapter, make_term, ma
         "query($id: ID!) { node(id: $id) { ... on Term { slug } } }", {"id": data["term"]["id"]}
     )["data"]
     assert found == {"node": {"slug": "reward-model"}}
+
+
+PAGES = """
+query($chapter: String!, $quiz: String!) {
+  chapter(slug: $chapter) {
+    title
+    terms(first: 10) {
+      totalCount
+      edges { cursor node { id slug name aliases updatedAt relatedTerms { slug name } } }
+    }
+  }
+  chapters(first: 5) { edges { node { slug terms(first: 5) { edges { node { slug } } } } } }
+  quiz(slug: $quiz) { id title questions { id position prompt kind choices { id text } } }
+}
+"""
+
+
+@pytest.fixture
+def linked_chapter(make_chapter, make_term, make_quiz):
+    chapter = make_chapter("alignment")
+    reward = make_term(chapter, "Reward Model", aliases="RM\nreward function")
+    preference = make_term(chapter, "Preference Data")
+    make_term(chapter, "Secret", status=Status.DRAFT)
+    reward.related_terms.set([preference, Term.objects.get(slug="secret")])
+    preference.related_terms.set([reward])
+    make_quiz([("single", [True, False]), ("multiple", [True, True, False])], chapter=chapter)
+    return chapter
+
+
+def test_lists_completed_in_place_answer_as_graphql_core_does(linked_chapter, client, monkeypatch):
+    """The same answer and the same surrogate keys with and without in-place lists; the
+    draft among the related terms stays hidden either way."""
+    variables = {"chapter": "alignment", "quiz": "quiz"}
+
+    def read():
+        response = client.post(
+            "/graphql", {"query": PAGES, "variables": variables}, content_type="application/json"
+        )
+        body = response.json()
+        assert "errors" not in body, body
+        body.pop("extensions", None)
+        keys = client.get("/graphql", {"query": PAGES, "variables": json.dumps(variables)}).headers[
+            "Surrogate-Key"
+        ]
+        return body, keys
+
+    completed = []
+    complete_items = columns._complete_items
+    monkeypatch.setattr(
+        columns, "_complete_items", lambda *args: completed.append(1) or complete_items(*args)
+    )
+    in_place = read()
+    assert completed  # the lists above did complete in place
+    monkeypatch.setattr(columns.ColumnExecution, "_list_plan", lambda *args: None)
+    assert read() == in_place
+    related = [
+        term["slug"]
+        for edge in in_place[0]["data"]["chapter"]["terms"]["edges"]
+        for term in edge["node"]["relatedTerms"]
+    ]
+    assert sorted(related) == ["preference-data", "reward-model"]  # not the draft
+    assert ["RM", "reward function"] in [
+        edge["node"]["aliases"] for edge in in_place[0]["data"]["chapter"]["terms"]["edges"]
+    ]
+
+
+def test_a_list_the_fast_path_cannot_complete_takes_graphql_cores_path(
+    linked_chapter, graphql, monkeypatch
+):
+    """A null in a non-null field of a list item: graphql-core completes the list."""
+    term_columns = dict(columns.COLUMNS["Term"])
+    _, coerce, _ = term_columns["name"]
+    term_columns["name"] = ("go_live_at", coerce, False)  # null here, non-null there
+    monkeypatch.setitem(columns.COLUMNS, "Term", term_columns)
+    data = graphql('{ chapter(slug: "alignment") { terms { edges { node { name } } } } }')
+
+    names = [edge["node"]["name"] for edge in data["data"]["chapter"]["terms"]["edges"]]
+    assert names == ["Preference Data", "Reward Model"]
+
+
+def test_a_prefetch_the_optimizer_did_not_make_is_not_read_in_place(linked_chapter):
+    """Only the optimizer's prefetch carries the related type's visibility."""
+    term = Term.objects.prefetch_related("related_terms").get(slug="reward-model")
+    assert len(term.related_terms.all()) == 2  # the draft included
+    plan = (Term, {}, (("relatedTerms", columns._PREFETCHED, "related_terms", 50, None, None),))
+
+    class Context:
+        def note_object(self, *args):
+            pass
+
+        def note_list(self, *args):
+            pass
+
+    object_type = schema._schema.type_map["Term"]
+    with pytest.raises(columns._NotInPlace):
+        columns._complete_object((object_type, *plan[1:]), term, None, Context())

@@ -176,9 +176,9 @@ class TermType(relay.Node):
     updated_at: datetime.datetime
     published_at: datetime.datetime | None
 
-    @strawberry_django.field(description="Other names people search for.", only=["aliases"])
-    def aliases(self, root: Term) -> list[str]:
-        return root.alias_list
+    aliases: list[str] = strawberry_django.field(
+        field_name="alias_list", only=["aliases"], description="Other names people search for."
+    )
 
     @strawberry_django.field(
         description="The definition as HTML: escaped text with the first mention of each "
