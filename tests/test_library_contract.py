@@ -97,3 +97,14 @@ def test_a_document_set_in_on_parse_is_not_parsed_again():
     from strawberry.http.sync_base_view import SyncBaseHTTPView
 
     assert "return self.create_response(" in inspect.getsource(SyncBaseHTTPView.run)
+
+
+def test_the_optimizer_descends_into_resolvers_flagged_can_optimize():
+    """Term.quizzes (quizzes.graphql.types) has a resolver that follows its field_name's
+    relation, flagged `can_optimize` as strawberry-django's own default resolver is, so the
+    optimizer prefetches it for every term of a list at once."""
+    from strawberry_django import optimizer
+
+    assert '"can_optimize"' in inspect.getsource(optimizer), (
+        "the optimizer no longer reads can_optimize: Term.quizzes would cost a query per term"
+    )
