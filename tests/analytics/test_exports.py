@@ -13,7 +13,6 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
 from strawberry.relay import to_base64
 
 from analytics.exports import BOM, export_chunks
@@ -22,6 +21,7 @@ from analytics.tokens import api_token_create
 from quizzes.listeners import AttemptChange, attempts_changed
 from quizzes.models import Choice, Question, Quiz, QuizAttempt
 from terms.models import Term
+from tests.analytics.conftest import drop_scopes, expire
 
 ATTEMPT_COLUMNS = [
     "attempt_id", "attempt_global_id", "quiz_id", "quiz_global_id", "quiz", "client_id",
@@ -286,17 +286,6 @@ def test_unknown_dataset_or_format_is_404(analyst_client):
     assert analyst_client.get("/exports/attempts.xlsx").status_code == 404
 
 
-def expire(api_token):
-    ApiToken.objects.filter(pk=api_token.pk).update(
-        created_at=timezone.now() - datetime.timedelta(days=2),
-        expires_at=timezone.now() - datetime.timedelta(seconds=1),
-    )
-
-
-def without_scopes(api_token):
-    ApiToken.objects.filter(pk=api_token.pk).update(scopes=[])
-
-
 CHALLENGE = 'Bearer realm="glossary", scope="analytics:read"'
 # Who asks -> (status, error code, what follows the challenge; None: no challenge).
 CALLERS = {
@@ -325,7 +314,7 @@ def request_as(caller, client, editor, analyst) -> dict:
     api_token, token = api_token_create(
         user=analyst, name="report", scopes=[ApiToken.Scope.ANALYTICS_READ]
     )
-    (expire if caller == "expired token" else without_scopes)(api_token)
+    (expire if caller == "expired token" else drop_scopes)(api_token)
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
