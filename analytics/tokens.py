@@ -11,6 +11,9 @@
   still has. Never a login, a session, staff or superuser: the admin ignores tokens.
 - Bad, expired or revoked tokens, and tokens without the scope a path needs, get HTTP 401
   with a coded JSON error and `WWW-Authenticate: Bearer` (RFC 6750).
+- `api_permission_required` guards the views API clients call (the exports) in the same
+  terms: no session and no token is a 401 with the challenge, a session or token without
+  the permission a 403; both with a coded JSON error, never the HTML error pages.
 """
 
 import datetime
@@ -40,11 +43,11 @@ LAST_USED_PRECISION = datetime.timedelta(minutes=1)
 
 
 class ApiTokenError(Exception):
-    def __init__(self, code: str, message: str, error: str = "invalid_token"):
+    def __init__(self, code: str, message: str, error: str | None = "invalid_token"):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.error = error  # RFC 6750's error code, for WWW-Authenticate
+        self.error = error  # RFC 6750's error code, for WWW-Authenticate; None: no credentials
 
 
 def token_digest(token: str) -> str:
@@ -146,17 +149,53 @@ def api_token_authenticate(token: str, *, scope: str) -> TokenBearer:
     return TokenBearer(api_token, permissions)
 
 
-def _refusal(error: ApiTokenError, scope: str) -> JsonResponse:
+def _error(code: str, message: str, status: int) -> JsonResponse:
     response = JsonResponse(
-        {"errors": [{"message": error.message, "extensions": {"code": error.code}}]},
-        status=401,
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status=status
     )
-    description = error.message.replace('"', "'")
-    response["WWW-Authenticate"] = (
-        f'Bearer realm="glossary", scope="{scope}", error="{error.error}", '
-        f'error_description="{description}"'
-    )
+    response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _refusal(error: ApiTokenError, scope: str) -> JsonResponse:
+    challenge = f'Bearer realm="glossary", scope="{scope}"'
+    if error.error is not None:
+        description = error.message.replace('"', "'")
+        challenge += f', error="{error.error}", error_description="{description}"'
+    response = _error(error.code, error.message, 401)
+    response["WWW-Authenticate"] = challenge
+    return response
+
+
+def api_permission_required(permission: str, *, scope: str = ApiToken.Scope.ANALYTICS_READ):
+    """Wraps a view API clients call: a caller without a session or a token gets 401
+    (UNAUTHENTICATED, with the Bearer challenge for `scope`), one whose session or token
+    lacks `permission` 403 (FORBIDDEN). Place it inside bearer_token_auth, which has
+    already put a token's bearer in request.user."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                # No credentials at all: a challenge without an error code (RFC 6750, 3.1).
+                missing = ApiTokenError(
+                    "UNAUTHENTICATED",
+                    "Sign in, or send an API token: Authorization: Bearer <token>.",
+                    error=None,
+                )
+                response = _refusal(missing, scope)
+            elif not request.user.has_perm(permission):
+                response = _error(
+                    "FORBIDDEN", "This account may not read this; ask for the permission.", 403
+                )
+            else:
+                return view(request, *args, **kwargs)
+            patch_vary_headers(response, ["Cookie", "Authorization"])
+            return response
+
+        return wrapped
+
+    return decorate
 
 
 def bearer_token_auth(view=None, *, scope: str = ApiToken.Scope.ANALYTICS_READ):

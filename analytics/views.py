@@ -1,6 +1,5 @@
 """Staff-only export endpoints: /exports/<dataset>.<format>?quiz=&chapter=&since=&until=&bom="""
 
-from django.contrib.auth.decorators import permission_required
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -8,6 +7,7 @@ from django.views.decorators.http import require_GET
 from analytics.exports import DATASETS, FORMATS
 from analytics.filtersets import AttemptExportFilter
 from analytics.statistics import ANALYTICS_PERMISSION
+from analytics.tokens import api_permission_required
 from quizzes.models import QuizAttempt
 
 
@@ -23,7 +23,7 @@ def streaming_export(
 
 
 @require_GET
-@permission_required(ANALYTICS_PERMISSION, raise_exception=True)
+@api_permission_required(ANALYTICS_PERMISSION)
 def export(request, dataset: str, fmt: str):
     if dataset not in DATASETS or fmt not in FORMATS:
         raise Http404("No such export.")

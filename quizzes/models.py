@@ -80,13 +80,6 @@ class Quiz(Publishable):
         validators=[MaxValueValidator(100)],
         help_text="Share of questions, in percent, a learner must get right to pass.",
     )
-    # The terms its questions ask about, each once; read from Term as `quizzes`.
-    terms = models.ManyToManyField(
-        Term,
-        through="QuizTerm",
-        related_name="quizzes",
-        editable=False,
-    )
 
     class Reveal(models.TextChoices):
         ALWAYS = "always", "After every attempt"
@@ -99,7 +92,7 @@ class Quiz(Publishable):
         choices=Reveal.choices,
         default=Reveal.ALWAYS,
         help_text="What a submission tells the learner besides the score: which questions were "
-        "right, the correct choices and the explanations.",
+        "right, the correct choices, the explanations and the terms the questions test.",
     )
     shuffle_questions = models.BooleanField(
         default=False,
@@ -527,21 +520,3 @@ class SubmissionCounter(models.Model):
 
     def __str__(self):
         return f"{self.address}: {self.count} in {self.window_seconds}s from {self.window_start}"
-
-
-class QuizTerm(models.Model):
-    """A term some current question of a quiz asks about, once per pair however many do.
-
-    A database view over the questions (migration quizzes 0012): derived, never written.
-    """
-
-    pk = models.CompositePrimaryKey("quiz", "term")
-    quiz = models.ForeignKey(Quiz, on_delete=models.DO_NOTHING, related_name="+")
-    term = models.ForeignKey(Term, on_delete=models.DO_NOTHING, related_name="+")
-
-    class Meta:
-        managed = False
-        db_table = "quizzes_quizterm"
-
-    def __str__(self):
-        return f"{self.quiz_id} asks about {self.term_id}"

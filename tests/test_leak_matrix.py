@@ -16,10 +16,33 @@ from strawberry.relay import to_base64
 
 from glossary_backend.documents import ManifestEntry, document_id_of, documents_register
 from glossary_backend.preview import preview_token_mint
+from quizzes.models import Quiz
 from terms.models import Chapter, Status, Term
 from terms.services import content_save, content_set_status, term_mentions_refresh
 
 HOUR = datetime.timedelta(hours=1)
+
+SUBMIT = """
+mutation Submit($input: SubmitQuizAttemptInput!) {
+  submitQuizAttempt(input: $input) {
+    ... on QuizAttempt { results { question { position } term { slug } } }
+  }
+}
+"""
+
+
+def result_terms(client, quiz, **headers) -> dict:
+    """The term each question's result names, position by position, when the quiz reveals
+    answers to an empty submission."""
+    Quiz.objects.filter(pk=quiz.pk).update(reveal=Quiz.Reveal.ALWAYS)
+    variables = {
+        "input": {"quiz": to_base64("Quiz", quiz.pk), "answers": [], "idempotencyKey": "k"}
+    }
+    response = client.post("/graphql", {"query": SUBMIT, "variables": variables},
+                           content_type="application/json", **headers)  # fmt: skip
+    results = response.json()["data"]["submitQuizAttempt"]["results"]
+    return {result["question"]["position"]: result["term"] for result in results}
+
 
 EVERY_PATH = """
 query Paths($slug: String!, $id: ID!) {
@@ -41,7 +64,7 @@ query Paths($slug: String!, $id: ID!) {
   last: term(slug: "validation-set") { next { slug } }
   searchResults(query: "zeta") { totalCount didYouMean edges { node { term { slug } } } }
   letters { letter count }
-  quiz(slug: "fine-tuning-alignment-quiz") { questions { position term { slug } } }
+  quiz(slug: "fine-tuning-alignment-quiz") { questions { position prompt } }
   changes(first: 100) { edges { node { kind slug } } }
 }
 """
@@ -79,9 +102,10 @@ HIDDEN_STATES = [
 
 
 @pytest.mark.parametrize("state", HIDDEN_STATES)
-def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_term, graphql, state):
+def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_term, graphql,
+                                               client, state):  # fmt: skip
     """List, totals, slug, node, search, counts, letters, nested lists, see-also, backlinks,
-    neighbours, quiz."""
+    neighbours, quiz, a submission's results."""
     term = hide(state, seed_quiz.chapter, make_chapter, make_term)
     Term.objects.get(slug="lora").related_terms.add(term)
     Term.objects.filter(pk=term.pk).update(definition="Builds on LoRA.")
@@ -108,10 +132,10 @@ def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_ter
     assert data["last"] == {"next": None}
     assert data["searchResults"] == {"totalCount": 0, "didYouMean": None, "edges": []}
     assert sum(entry["count"] for entry in data["letters"]) == 31
-    questions = {q["position"]: q["term"] for q in data["quiz"]["questions"]}
-    assert questions[2] is None
-    assert questions[1] == {"slug": "lora"}
+    assert len(data["quiz"]["questions"]) == 14
     assert "zeta" not in str({**data, "changes": None}).lower()
+    terms = result_terms(client, seed_quiz)
+    assert (terms[1], terms[2]) == ({"slug": "lora"}, None)
 
 
 @pytest.mark.parametrize("state", [s for s in HIDDEN_STATES if s != "archived"])
@@ -148,8 +172,8 @@ def test_a_preview_token_shows_the_hidden_term_on_every_path(
         edge["node"]["slug"] for edge in listed
     ]
     assert {"slug": "zeta-term"} in data["lora"]["relatedTerms"]
-    questions = {q["position"]: q["term"] for q in data["quiz"]["questions"]}
-    assert questions[2] == {"slug": "zeta-term"}
+    terms = result_terms(client, seed_quiz, HTTP_X_PREVIEW_TOKEN=token)
+    assert terms[2] == {"slug": "zeta-term"}
 
 
 # The paths an anonymous answer may be cached with: all but the changes feed, never cached.

@@ -128,3 +128,39 @@ def test_column_field_hooks_exist():
         CoreExecutionContext.complete_leaf_value
     )
     assert GraphQLString.coerce_output_value("x") == "x"
+
+
+def test_in_place_list_hooks_exist():
+    """glossary_backend.columns completes lists in place: graphql-core's
+    complete_list_value takes (return_type, field_details_list, info, path, result, ...)
+    and collect_subfields memoizes (grouped field set, defer usages, ...) per selection
+    for the whole execution; relay edges read `node` and `cursor` as plain attributes;
+    strawberry_django marks the querysets its optimizer prefetched."""
+    from graphql.execution.executor import Executor
+    from strawberry_django.optimizer import is_optimized_by_prefetching
+
+    assert list(inspect.signature(Executor.complete_list_value).parameters)[:6] == [
+        "self",
+        "return_type",
+        "field_details_list",
+        "info",
+        "path",
+        "result",
+    ]
+    assert "relevant_sub_fields[key] = (field_details_list, collected_fields)" in (
+        inspect.getsource(Executor.collect_subfields)
+    )
+    edge = relay.Edge.__strawberry_definition__
+    assert all(field.is_basic_field for field in edge.fields)
+    assert callable(is_optimized_by_prefetching)
+
+
+def test_the_optimizer_descends_into_resolvers_flagged_can_optimize():
+    """Term.quizzes (quizzes.graphql.types) has a resolver that follows its field_name's
+    relation, flagged `can_optimize` as strawberry-django's own default resolver is, so the
+    optimizer prefetches it for every term of a list at once."""
+    from strawberry_django import optimizer
+
+    assert '"can_optimize"' in inspect.getsource(optimizer), (
+        "the optimizer no longer reads can_optimize: Term.quizzes would cost a query per term"
+    )

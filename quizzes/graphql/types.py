@@ -1,4 +1,5 @@
 import datetime
+from collections.abc import Iterable
 
 import strawberry
 import strawberry_django
@@ -46,9 +47,14 @@ class QuestionType(relay.Node):
     position: strawberry.auto
     prompt: strawberry.auto
     kind: QuestionKind = strawberry_django.field(description="How the question is answered.")
-    term: TermType | None = strawberry_django.field(
-        description="The glossary term the question tests, when it is published."
+
+    @strawberry_django.field(
+        description="Always null: before submission the term a question tests would give "
+        "its answer away.",
+        deprecation_reason="Gives the answer away; read QuestionResult.term after submission.",
     )
+    def term(self) -> TermType | None:
+        return None
 
     @strawberry_django.field(
         description="The choices: pinned ones in their place, the others in a fixed order "
@@ -104,9 +110,19 @@ class ChapterQuizFields:
 class TermQuizFields:
     """The quizzes app's fields of Term; the root schema composes them into it."""
 
-    quizzes: DjangoListConnection[QuizType] = strawberry_django.connection(
-        description="The published quizzes with a question about this term."
+    # Not the quizzes with a question about the term: which terms a quiz asks about tells
+    # a "which term is it?" question's answer from its other choices.
+    @strawberry_django.connection(
+        DjangoListConnection[QuizType],
+        field_name="chapter__quizzes",
+        description="The published quizzes of the term's chapter, as Chapter.quizzes lists them.",
     )
+    def quizzes(self, root: Term) -> Iterable[Quiz]:
+        return root.chapter.quizzes.all()
+
+    # It follows field_name's relation as the default resolver would: let the optimizer
+    # prefetch it, as it does the default one's (one query for every term of a list).
+    quizzes.base_resolver.wrapped_func.can_optimize = True
 
 
 def choice_global_id(choice: Choice) -> relay.GlobalID:
@@ -207,9 +223,12 @@ class QuestionResultType:
     def explanation(self) -> str | None:
         return self.answer.question.explanation if self.revealed else None
 
-    @strawberry.field(description="The term the question tests, when it is published.")
+    @strawberry.field(
+        description="The term the question tests, when it is published; null when the quiz "
+        "does not reveal answers to this attempt."
+    )
     def term(self) -> TermType | None:
-        return self.answer.question.term
+        return self.answer.question.term if self.revealed else None
 
 
 @strawberry_django.type(QuizAttempt, name="QuizAttempt")
@@ -254,7 +273,7 @@ class QuizAttemptType:
 
     @strawberry.field(
         description="Whether the results tell which questions were right, the correct "
-        "choices and the explanations (the quiz's reveal rule)."
+        "choices, the explanations and the terms tested (the quiz's reveal rule)."
     )
     def answers_revealed(self, root: QuizAttempt) -> bool:
         return root.quiz.reveals_answers(passed=root.passed)

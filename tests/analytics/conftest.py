@@ -1,7 +1,9 @@
 import datetime
 
 import pytest
+from django.utils import timezone
 
+from analytics.models import ApiToken
 from quizzes.models import Choice, Question
 from quizzes.services import AnswerInput, attempt_submit
 from terms.models import Term
@@ -54,3 +56,16 @@ def graded(make_quiz, seed):
     Choice.objects.create(question=late, position=1, text="yes", is_correct=True)
     Choice.objects.create(question=late, position=2, text="no")
     return quiz
+
+
+def expire(api_token):
+    """Makes `api_token` one that expired a second ago."""
+    ApiToken.objects.filter(pk=api_token.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=2),
+        expires_at=timezone.now() - datetime.timedelta(seconds=1),
+    )
+
+
+def drop_scopes(api_token):
+    """Leaves `api_token` without any scope."""
+    ApiToken.objects.filter(pk=api_token.pk).update(scopes=[])

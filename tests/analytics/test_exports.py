@@ -6,6 +6,8 @@ import io
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 import pytest
 from django.conf import settings
@@ -14,9 +16,12 @@ from django.urls import reverse
 from strawberry.relay import to_base64
 
 from analytics.exports import BOM, export_chunks
+from analytics.models import ApiToken
+from analytics.tokens import api_token_create
 from quizzes.listeners import AttemptChange, attempts_changed
 from quizzes.models import Choice, Question, Quiz, QuizAttempt
 from terms.models import Term
+from tests.analytics.conftest import drop_scopes, expire
 
 ATTEMPT_COLUMNS = [
     "attempt_id", "attempt_global_id", "quiz_id", "quiz_global_id", "quiz", "client_id",
@@ -281,14 +286,110 @@ def test_unknown_dataset_or_format_is_404(analyst_client):
     assert analyst_client.get("/exports/attempts.xlsx").status_code == 404
 
 
-@pytest.mark.parametrize("role", ["anonymous", "editor"])
-def test_exports_refuse_anyone_without_the_permission(graded, client, editor, role):
-    """Anonymous callers and editors get 403 and no data."""
-    if role == "editor":
-        client.force_login(editor)
-    response = client.get("/exports/attempts.csv")
-    assert response.status_code == 403
-    assert b"quiz" not in response.content
+CHALLENGE = 'Bearer realm="glossary", scope="analytics:read"'
+# Who asks -> (status, error code, what follows the challenge; None: no challenge).
+CALLERS = {
+    "anonymous": (401, "UNAUTHENTICATED", ""),
+    "bad token": (401, "API_TOKEN_INVALID", ', error="invalid_token"'),
+    "expired token": (401, "API_TOKEN_EXPIRED", ', error="invalid_token"'),
+    "token without the scope": (
+        401,
+        "API_TOKEN_INSUFFICIENT_SCOPE",
+        ', error="insufficient_scope"',
+    ),
+    "session without the permission": (403, "FORBIDDEN", None),
+    "session with the permission": (200, None, None),
+}
+
+
+def request_as(caller, client, editor, analyst) -> dict:
+    """Logs `client` in, or returns the Authorization header, as `caller` asks."""
+    if caller.startswith("session"):
+        client.force_login(analyst if caller.endswith("with the permission") else editor)
+        return {}
+    if caller == "anonymous":
+        return {}
+    if caller == "bad token":
+        return {"HTTP_AUTHORIZATION": f"Bearer glb_{'x' * 43}"}
+    api_token, token = api_token_create(
+        user=analyst, name="report", scopes=[ApiToken.Scope.ANALYTICS_READ]
+    )
+    (expire if caller == "expired token" else drop_scopes)(api_token)
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def assert_answer(caller, status, content_type, challenge, body):
+    """What an export answers `caller`: the CSV, or a coded JSON error, with the Bearer
+    challenge on a 401 and on nothing else."""
+    expected_status, code, challenge_rest = CALLERS[caller]
+    assert status == expected_status
+    if code is None:
+        assert content_type == "text/csv; charset=utf-8"
+        assert body.startswith(b"attempt_id,")
+        assert challenge is None
+        return
+    assert content_type == "application/json"
+    error = json.loads(body)["errors"][0]
+    assert error["extensions"] == {"code": code}
+    assert error["message"]
+    assert b"quiz" not in body
+    if challenge_rest is None:
+        assert challenge is None
+    else:
+        assert challenge.startswith(CHALLENGE + challenge_rest)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_exports_answer_api_clients_in_json(graded, client, editor, analyst, caller):
+    """Nobody reads attempts without the analytics permission; a caller without
+    credentials, or with a token that does not do, gets 401 with a coded JSON error and a
+    Bearer challenge (without an error code when none was sent), a session without the
+    permission 403 in JSON, an analyst's session the CSV."""
+    headers = request_as(caller, client, editor, analyst)
+    response = client.get("/exports/attempts.csv", **headers)
+    body = read(response) if response.streaming else response.content
+    challenge = response.headers.get("WWW-Authenticate")
+    assert_answer(caller, response.status_code, response["Content-Type"], challenge, body)
+    if response.status_code != 200:
+        assert response["Cache-Control"] == "private, no-store"
+        assert not response.cookies
+    if caller == "anonymous":
+        assert challenge == CHALLENGE
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_exports_answer_api_clients_over_a_socket(graded, client, editor, analyst, live_server):
+    """The same answers from the live server, over HTTP on a socket, caller by caller (on
+    PostgreSQL: the server's threads cannot share SQLite's in-memory test database)."""
+    for caller in CALLERS:
+        client.logout()
+        headers = request_as(caller, client, editor, analyst)
+        request = urllib.request.Request(f"{live_server.url}/exports/attempts.csv")
+        if "HTTP_AUTHORIZATION" in headers:
+            request.add_header("Authorization", headers["HTTP_AUTHORIZATION"])
+        if settings.SESSION_COOKIE_NAME in client.cookies:
+            session = client.cookies[settings.SESSION_COOKIE_NAME].value
+            request.add_header("Cookie", f"{settings.SESSION_COOKIE_NAME}={session}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, answer_headers, body = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, answer_headers, body = error.code, error.headers, error.read()
+        assert_answer(caller, status, answer_headers["Content-Type"],
+                      answer_headers.get("WWW-Authenticate"), body)  # fmt: skip
+
+
+@pytest.mark.parametrize("dataset", ["attempts", "answers", "questions", "choices"])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_every_staff_export_asks_for_credentials(graded, client, dataset, fmt):
+    """Each staff export, in each format, answers an anonymous caller 401 in JSON; the
+    public glossary download stays open."""
+    response = client.get(f"/exports/{dataset}.{fmt}")
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert response["WWW-Authenticate"] == CHALLENGE
+    assert client.get("/exports/glossary.csv").status_code == 200
 
 
 def test_superusers_may_export(graded, staff_client):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from analytics.models import ApiToken
 from analytics.tokens import TOKEN_PATTERN, api_token_create, token_digest
 from terms.models import Status
+from tests.analytics.conftest import drop_scopes, expire
 from tests.quizzes.conftest import gid
 
 ANALYTICS = """
@@ -179,19 +180,8 @@ def assert_refused(response, code: str, error: str):
     assert not response.cookies
 
 
-def expire(api_token):
-    ApiToken.objects.filter(pk=api_token.pk).update(
-        created_at=timezone.now() - datetime.timedelta(days=2),
-        expires_at=timezone.now() - datetime.timedelta(seconds=1),
-    )
-
-
 def revoke(api_token):
     ApiToken.objects.filter(pk=api_token.pk).update(revoked_at=timezone.now())
-
-
-def drop_scopes(api_token):
-    ApiToken.objects.filter(pk=api_token.pk).update(scopes=[])
 
 
 def leave_analysts(api_token):

@@ -36,7 +36,7 @@ mutation Submit($input: SubmitQuizAttemptInput!) {
     __typename
     ... on QuizAttempt {
       id score maxScore passed durationSeconds answersRevealed
-      results { correct correctChoiceIds explanation selectedChoiceIds }
+      results { correct correctChoiceIds explanation selectedChoiceIds term { slug } }
     }
     ... on OperationInfo { messages { field code message } }
   }
@@ -299,12 +299,14 @@ def test_start_of_an_unknown_quiz(graphql, make_quiz):
         (Quiz.Reveal.NEVER, True, False),
     ],
 )
-def test_reveal_rule_holds_on_first_submission_and_replay(quiz, graphql, reveal, passing,
-                                                          revealed):  # fmt: skip
-    """What a submission tells besides the score follows the quiz's rule, on the first
-    answer and on an idempotent replay alike."""
+def test_reveal_rule_holds_on_first_submission_and_replay(quiz, graphql, make_chapter, make_term,
+                                                          reveal, passing, revealed):  # fmt: skip
+    """What a submission tells besides the score (right or wrong, the correct choices, the
+    explanation, the term tested) follows the quiz's rule, on the first answer and on an
+    idempotent replay alike."""
     quiz.reveal = reveal
     quiz.save()
+    quiz.questions.update(term=make_term(make_chapter("basics"), "LoRA"))
     started = start(graphql, quiz)
     answers = correct_answers(started) if passing else []
     first = submit(graphql, quiz, answers, attemptToken=started["token"])
@@ -317,10 +319,12 @@ def test_reveal_rule_holds_on_first_submission_and_replay(quiz, graphql, reveal,
             assert result["correct"] is passing
             assert len(result["correctChoiceIds"]) == 1
             assert result["explanation"].startswith("Because")
+            assert result["term"] == {"slug": "lora"}
         else:
-            assert (result["correct"], result["correctChoiceIds"], result["explanation"]) == (
-                None, None, None,
-            )  # fmt: skip
+            assert (
+                result["correct"], result["correctChoiceIds"], result["explanation"],
+                result["term"],
+            ) == (None, None, None, None)  # fmt: skip
 
 
 def test_empty_submission_reveals_nothing_when_the_rule_says_so(quiz, graphql):
@@ -339,14 +343,14 @@ def test_the_seed_quiz_reveals_answers_only_after_a_pass(seed_quiz, graphql):
     started = start(graphql, seed_quiz)
     empty = submit(graphql, seed_quiz, [], key="empty", attemptToken=started["token"])
     assert (empty["score"], empty["answersRevealed"]) == (0, False)
-    assert {(r["correct"], r["correctChoiceIds"], r["explanation"]) for r in empty["results"]} == {
-        (None, None, None)
-    }
+    assert {
+        (r["correct"], r["correctChoiceIds"], r["explanation"], r["term"]) for r in empty["results"]
+    } == {(None, None, None, None)}
     started = start(graphql, seed_quiz)
     answers = correct_answers(started)
     passed = submit(graphql, seed_quiz, answers, key="pass", attemptToken=started["token"])
     assert (passed["score"], passed["passed"], passed["answersRevealed"]) == (14, True, True)
-    assert all(r["correct"] and r["correctChoiceIds"] for r in passed["results"])
+    assert all(r["correct"] and r["correctChoiceIds"] and r["term"] for r in passed["results"])
 
 
 # Draws -----------------------------------------------------------------------------
@@ -461,11 +465,6 @@ query Terms($slug: String!) { quiz(slug: $slug) { questions { id term { name abb
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Question.term is public before submission, and in a 'which term is it?' "
-    "question the tested term is the correct choice.",
-)
 def test_the_tested_term_does_not_give_the_answer_away(seed_quiz, graphql):
     """Picking, in every single-choice question, the choice named like the term the
     question tests does not get them all right (at chance: 0.25 ** 7)."""

@@ -1,12 +1,11 @@
 """Reading quizzes over GraphQL: no answers revealed, drafts hidden, constant query count."""
 
 import pytest
-from django.utils import timezone
 from strawberry.relay import from_base64, to_base64
 
 from glossary_backend.schema import schema
 from quizzes.models import Choice, Question, Quiz
-from terms.models import Status, Term
+from terms.models import Status
 from tests.quizzes.conftest import SINGLE as SINGLE_KIND
 from tests.quizzes.conftest import gid
 
@@ -15,7 +14,7 @@ query($slug: String!) {
   quiz(slug: $slug) {
     id slug title passPercentage questionCount
     chapter { slug }
-    questions { position prompt kind term { slug } choices { id text } }
+    questions { position prompt kind choices { id text } }
   }
 }
 """
@@ -28,20 +27,18 @@ query($filters: QuizFilter) {
 
 
 def test_seed_quiz_reads_whole(seed_quiz, graphql):
-    """The seed quiz: 14 questions of all three kinds, each linked to its term."""
+    """The seed quiz: 14 questions of all three kinds."""
     quiz = graphql(QUIZ, {"slug": "fine-tuning-alignment-quiz"})["data"]["quiz"]
     assert quiz["id"] == gid(seed_quiz)
     assert (quiz["questionCount"], quiz["passPercentage"]) == (14, 70)
     assert quiz["chapter"] == {"slug": "fine-tuning-alignment-terms"}
     assert {q["kind"] for q in quiz["questions"]} == {"SINGLE", "MULTIPLE", "TRUE_FALSE"}
-    assert all(q["term"] for q in quiz["questions"])
     first = quiz["questions"][0]
     assert first == {
         "position": 1,
         "prompt": "Which term names a parameter-efficient method that trains small low-rank "
         "adapter matrices instead of all model weights?",
         "kind": "SINGLE",
-        "term": {"slug": "lora"},
         "choices": [
             {"id": gid(choice), "text": choice.text}
             for choice in Choice.objects.filter(question__position=1).order_by("public_id")
@@ -127,18 +124,33 @@ def test_hidden_quizzes_are_invisible_to_anonymous(seed_quiz, graphql, staff, cl
     assert graphql(QUIZ, {"slug": seed_quiz.slug})["data"]["quiz"]["questionCount"] == 14
 
 
-def test_question_term_hides_unpublished_terms(seed_quiz, graphql):
-    """A question's term is null while that term is a draft."""
-    Term.objects.filter(slug="lora").update(status=Status.DRAFT, published_at=None)
-    quiz = graphql(QUIZ, {"slug": seed_quiz.slug})["data"]["quiz"]
-    assert quiz["questions"][0]["term"] is None
-    assert quiz["questions"][1]["term"] == {"slug": "catastrophic-forgetting"}
+QUESTION_TERMS = """
+query($slug: String!, $id: ID!) {
+  quiz(slug: $slug) { questions { term { slug } } }
+  node(id: $id) { ... on Question { term { slug } } }
+}
+"""
+
+
+def test_question_term_is_deprecated_and_null(seed_quiz, graphql, client, staff):
+    """Question.term stays in the schema, deprecated, and tells nothing before submission:
+    in a "which term is it?" question the term tested is the correct choice. Null on the
+    quiz and on node(id), for anonymous callers and staff alike; QuestionResult.term tells
+    it after submission."""
+    field = schema._schema.type_map["Question"].fields["term"]
+    assert "QuestionResult.term" in field.deprecation_reason
+    variables = {"slug": seed_quiz.slug, "id": gid(seed_quiz.questions.first())}
+    expected = {"quiz": {"questions": [{"term": None}] * 14}, "node": {"term": None}}
+    assert graphql(QUESTION_TERMS, variables)["data"] == expected
+    client.force_login(staff)
+    assert graphql(QUESTION_TERMS, variables)["data"] == expected
 
 
 @pytest.mark.parametrize("question_count", [5, 50])
 def test_quiz_query_count_is_constant(make_quiz, make_chapter, make_term, graphql,
                                       django_assert_num_queries, question_count):  # fmt: skip
-    """quiz > questions > term + choices costs the same number of queries at any size."""
+    """quiz > questions > choices costs the same number of queries at any size; the
+    deprecated Question.term adds none."""
     chapter = make_chapter("basics")
     quiz = make_quiz(
         [(Question.Kind.MULTIPLE, [True, False, True, False])] * question_count, chapter=chapter
@@ -146,12 +158,16 @@ def test_quiz_query_count_is_constant(make_quiz, make_chapter, make_term, graphq
     for question in quiz.questions.all():
         question.term = make_term(chapter, f"Term {question.position}")
         question.save()
-    # quiz with its question count, its chapter, questions, their terms, their choices
-    with django_assert_num_queries(5):
+    # quiz with its question count, its chapter, questions, their choices
+    with django_assert_num_queries(4):
         result = graphql(QUIZ, {"slug": quiz.slug})
     questions = result["data"]["quiz"]["questions"]
     assert len(questions) == question_count
-    assert all(len(q["choices"]) == 4 and q["term"] for q in questions)
+    assert all(len(q["choices"]) == 4 for q in questions)
+    with django_assert_num_queries(4):
+        result = graphql(QUIZ.replace("kind choices", "kind term { slug } choices"),
+                         {"slug": quiz.slug})  # fmt: skip
+    assert [q["term"] for q in result["data"]["quiz"]["questions"]] == [None] * question_count
 
 
 def test_node_fetches_questions_and_choices(seed_quiz, graphql):
@@ -184,31 +200,48 @@ def quizzes_per_term(result) -> dict[str, list[str]]:
     }
 
 
-def test_term_lists_the_visible_quizzes_that_ask_about_it(
-    make_quiz, make_chapter, make_term, graphql
-):
-    """Term.quizzes: each published quiz with a question on the term, once, however many."""
-    chapter = make_chapter("basics")
+def test_term_lists_its_chapters_quizzes(make_quiz, make_chapter, make_term, graphql):
+    """Term.quizzes: the published quizzes of the term's chapter, the same for every term
+    of it whichever terms the quizzes ask about; none of another chapter, none across
+    chapters."""
+    chapter, other = make_chapter("basics"), make_chapter("other")
     lora, rlhf, dpo = (make_term(chapter, name) for name in ("LoRA", "RLHF", "DPO"))
-    twice = make_quiz([(SINGLE_KIND, [True, False])] * 2, slug="twice", chapter=chapter)
-    once = make_quiz([(SINGLE_KIND, [True, False])], slug="once", chapter=chapter)
-    draft = make_quiz([(SINGLE_KIND, [True, False])], slug="draft", status=Status.DRAFT)
-    twice.questions.update(term=lora)
-    once.questions.update(term=lora)
+    ppo = make_term(other, "PPO")
+    about_lora = make_quiz([(SINGLE_KIND, [True, False])] * 2, slug="lora", chapter=chapter)
+    about_lora.questions.update(term=lora)
+    make_quiz([(SINGLE_KIND, [True, False])], slug="untagged", chapter=chapter)
+    draft = make_quiz([(SINGLE_KIND, [True, False])], slug="draft", chapter=chapter,
+                      status=Status.DRAFT)  # fmt: skip
     draft.questions.update(term=rlhf)
-    # A retired version asks nothing: only the attempts that answered it keep it.
-    retired = make_quiz([(SINGLE_KIND, [True, False])] * 2, slug="retired", chapter=chapter)
-    retired.questions.update(term=dpo)
-    retired.questions.filter(position=1).update(retired_at=timezone.now(), term=rlhf)
+    across = make_quiz([(SINGLE_KIND, [True, False])] * 2, slug="across")
+    across.questions.update(term=dpo)
+    elsewhere = make_quiz([(SINGLE_KIND, [True, False])], slug="elsewhere", chapter=other)
+    elsewhere.questions.update(term=ppo)
+    make_quiz([(SINGLE_KIND, [True, False])], slug="hidden", chapter=other, status=Status.DRAFT)
 
     result = graphql(TERM_QUIZZES, {"chapter": "basics"})
 
-    assert quizzes_per_term(result) == {"dpo": ["retired"], "lora": ["once", "twice"], "rlhf": []}
-    counts = {
-        edge["node"]["slug"]: edge["node"]["quizzes"]["totalCount"]
-        for edge in result["data"]["chapter"]["terms"]["edges"]
+    listed = {
+        "totalCount": 2,
+        "edges": [{"node": {"slug": "lora"}}, {"node": {"slug": "untagged"}}],
     }
-    assert counts == {"dpo": 1, "lora": 2, "rlhf": 0}
+    assert {
+        edge["node"]["slug"]: edge["node"]["quizzes"]
+        for edge in result["data"]["chapter"]["terms"]["edges"]
+    } == {"dpo": listed, "lora": listed, "rlhf": listed}
+    one = graphql('{ term(slug: "ppo") { quizzes { totalCount edges { node { slug } } } } }')
+    assert one["data"]["term"]["quizzes"] == {
+        "totalCount": 1, "edges": [{"node": {"slug": "elsewhere"}}]
+    }  # fmt: skip
+
+
+def test_term_quizzes_do_not_give_the_answer_away(seed_quiz, graphql):
+    """In the seed quiz's "which term is it?" questions, the choices' terms all list the
+    quiz or none does: which terms the quiz asks about is not told."""
+    result = graphql(TERM_QUIZZES, {"chapter": seed_quiz.chapter.slug})
+    per_term = quizzes_per_term(result)
+    assert len(per_term) == 31
+    assert set(map(tuple, per_term.values())) == {(seed_quiz.slug,)}
 
 
 @pytest.mark.parametrize("term_count", [3, 30])
@@ -216,12 +249,12 @@ def test_term_quizzes_query_count_is_constant(make_quiz, make_chapter, make_term
                                               django_assert_num_queries, term_count):  # fmt: skip
     """chapter > terms > quizzes costs the same number of queries for 3 terms or 30."""
     chapter = make_chapter("basics")
-    quiz = make_quiz([(SINGLE_KIND, [True, False])] * term_count, chapter=chapter)
-    for question in quiz.questions.all():
-        question.term = make_term(chapter, f"Term {question.position}")
-        question.save()
-    # the chapter; its terms, counted in the same query; their quizzes, counted alike
-    with django_assert_num_queries(3):
+    make_quiz([(SINGLE_KIND, [True, False])], chapter=chapter)
+    for number in range(term_count):
+        make_term(chapter, f"Term {number}")
+    # the chapter; its terms, counted in the same query; their chapters; those chapters'
+    # quizzes, counted alike
+    with django_assert_num_queries(4):
         result = graphql(TERM_QUIZZES, {"chapter": "basics"})
     assert all(slugs == ["quiz"] for slugs in quizzes_per_term(result).values())
     assert len(quizzes_per_term(result)) == term_count

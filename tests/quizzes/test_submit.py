@@ -2,7 +2,7 @@
 
 import pytest
 
-from quizzes.models import AttemptAnswer, AttemptAnswerChoice, Question, QuizAttempt
+from quizzes.models import AttemptAnswer, AttemptAnswerChoice, Question, Quiz, QuizAttempt
 from terms.models import Status, Term
 from tests.quizzes.conftest import gid
 
@@ -180,7 +180,9 @@ def test_duration_and_client_are_stored(quiz, graphql, staff_client):
 
 
 def test_result_term_is_the_published_term(seed_quiz, graphql):
-    """Results name the term a question tests, unless that term is hidden."""
+    """Results that reveal answers name the term a question tests, unless that term is
+    hidden."""
+    Quiz.objects.filter(pk=seed_quiz.pk).update(reveal=Quiz.Reveal.ALWAYS)
     question = seed_quiz.questions.get(position=1)
     Term.objects.filter(slug="checkpoint").update(status=Status.DRAFT, published_at=None)
     checkpoint_question = seed_quiz.questions.get(position=2)
