@@ -146,98 +146,112 @@ class Middleware(MiddlewareManager):
 
 
 class ColumnExecution:
-    """Execution context mixin: a column field's value is read and serialized in place,
-    and an object whose selected fields are all columns (a list's `{ slug name }`) is
-    answered in one step, without graphql-core's per-field path, resolve info and
-    completion. Anything else, or a value that cannot be completed in place (an error, a
-    null in a non-null field), takes graphql-core's own path, which reads it again and
-    reports what it finds where it occurred."""
+    """Execution context mixin: values completed in place.
+
+    - A column field's value is read and serialized where graphql-core executes it.
+    - An object whose selection is made of columns, plain attributes, non-null objects
+      and optimizer-prefetched relations of such (a list item's `{ slug name }`, an
+      edge's `node`, a term's `relatedTerms`) is answered in one step, without
+      graphql-core's per-field path, resolve info and completion chain; so is a list of
+      such objects.
+
+    Anything else, or a value that cannot be completed in place (an error, a null in a
+    non-null field, a prefetch the optimizer did not make), takes graphql-core's own
+    path, which reads it again and reports what it finds where it occurred. Plans are
+    made once per selection: graphql-core collects a selection's fields once per type
+    (collect_subfields) and keeps them alive for the whole execution, as the caches here
+    do, so the id of a field list or grouped field set stays its own.
+    """
+
+    _selection_plans: dict | None = None
+    _list_plans: dict | None = None
 
     def execute_fields(self, parent_type, source_value, path, grouped_field_set, *args):
-        reads = self._column_reads(parent_type, grouped_field_set)
-        if reads:
-            results = {}
+        steps = self._selection_plan(parent_type, grouped_field_set)
+        if steps is not None:
             try:
-                for response_name, (attname, coerce, nullable) in reads:
-                    value = getattr(source_value, attname)
-                    if value is None:
-                        if not nullable:
-                            break
-                        results[response_name] = None
-                        continue
-                    coerced = coerce(value)
-                    if coerced is None or coerced is Undefined:
-                        break
-                    results[response_name] = coerced
-                else:
-                    return results
-            except Exception:  # reported by the general path below
+                return _complete_fields(steps, source_value, self)
+            except _NotInPlace:
                 pass
         return super().execute_fields(parent_type, source_value, path, grouped_field_set, *args)
 
-    _column_reads_cache: dict | None = None
-    _list_plans: dict | None = None
+    def execute_field(self, parent_type, source, field_details_list, path, *args):
+        columns = COLUMNS.get(parent_type.name)
+        column = columns and columns.get(field_details_list[0].node.name.value)
+        if column:
+            attname, coerce, nullable = column
+            try:
+                return _coerced(coerce, getattr(source, attname), nullable)
+            except Exception:  # _NotInPlace included: reported by the general path below
+                pass
+        return super().execute_field(parent_type, source, field_details_list, path, *args)
 
     def complete_list_value(self, return_type, field_details_list, info, path, result, *args):
         plan = self._list_plan(return_type, field_details_list)
         if plan is not None and isinstance(result, list | tuple):
             try:
-                completed = _complete_items(plan, result, info, self)
+                return _complete_items(plan, result, self)
             except _NotInPlace:
                 pass
-            else:
-                return completed
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, *args
         )
 
     def note_object(self, object_type, grouped_field_set, source) -> None:
-        """Called for each object completed in place, as execute_fields would be
-        (glossary_backend.caching.SurrogateKeys names its keys)."""
+        """Called for each object completed in place inside another value, as
+        execute_fields would be (glossary_backend.caching.SurrogateKeys names its keys)."""
 
     def note_list(self, list_type) -> None:
-        """Called for each list completed in place inside another one, as
+        """Called for each list completed in place inside another value, as
         complete_list_value would be."""
 
-    def _list_plan(self, return_type, field_details_list):
-        """How the items of a list complete in place, once per list field and selection;
-        None when they cannot."""
+    def _selection_plan(self, object_type, grouped_field_set, depth=0):
+        plans = self._selection_plans
+        if plans is None:
+            plans = self._selection_plans = {}
+        cached = plans.get(id(grouped_field_set))
+        if cached is None:
+            steps = self._steps(object_type, grouped_field_set, depth)
+            cached = plans[id(grouped_field_set)] = (grouped_field_set, steps)
+        return cached[1]
+
+    def _list_plan(self, list_type, field_details_list, depth=0):
+        """(item nullable, the items' object plan) for a list of objects; None for an
+        abstract or leaf item type, @stream, or items that do not complete in place."""
         plans = self._list_plans
         if plans is None:
             plans = self._list_plans = {}
-        key = id(field_details_list)
-        cached = plans.get(key)
+        cached = plans.get(id(field_details_list))
         if cached is None:
-            cached = plans[key] = (
-                field_details_list,
-                self._items_plan(return_type, field_details_list, depth=0),
-            )
+            plan = None
+            item_type = list_type.of_type
+            item_nullable = not isinstance(item_type, GraphQLNonNull)
+            object_type = item_type if item_nullable else item_type.of_type
+            if isinstance(object_type, GraphQLObjectType) and not any(
+                details.node.directives for details in field_details_list
+            ):
+                object_plan = self._object_plan(object_type, field_details_list, depth)
+                if object_plan is not None:
+                    plan = (item_nullable, object_plan)
+            cached = plans[id(field_details_list)] = (field_details_list, plan)
         return cached[1]
 
-    def _items_plan(self, list_type, field_details_list, depth):
-        """(item nullable, the items' object plan) for a list of objects; None for an
-        abstract or leaf item type, @stream, or items that do not complete in place."""
-        if any(details.node.directives for details in field_details_list):
-            return None
-        item_type = list_type.of_type
-        item_nullable = not isinstance(item_type, GraphQLNonNull)
-        object_type = item_type if item_nullable else item_type.of_type
-        if not isinstance(object_type, GraphQLObjectType):
-            return None
-        object_plan = self._object_plan(object_type, field_details_list, depth)
-        return None if object_plan is None else (item_nullable, object_plan)
-
     def _object_plan(self, object_type, field_details_list, depth):
-        """(type, selection, steps): one step per selected field, each a column, a plain
-        attribute (a model property included), an object or a prefetched relation of
-        such; None when any field is something else (a resolver of its own, arguments,
-        a nullable object, which names keys when null) or the nesting is deep."""
-        if depth > _MAX_PLAN_DEPTH:
-            return None
+        """(type, grouped field set, steps) of an object field's selection, or None."""
         grouped_field_set, new_defer_usages = self.collect_subfields(
             object_type, field_details_list
         )[:2]
         if new_defer_usages:
+            return None
+        steps = self._selection_plan(object_type, grouped_field_set, depth)
+        return None if steps is None else (object_type, grouped_field_set, steps)
+
+    def _steps(self, object_type, grouped_field_set, depth):
+        """One step per selected field: a column, a plain attribute (a model property
+        included), a non-null object or an optimizer-prefetched relation of such; None
+        when any field is something else (a resolver of its own, arguments, a nullable
+        object, which names keys when null) or the nesting is deep."""
+        if depth > _MAX_PLAN_DEPTH:
             return None
         columns = COLUMNS.get(object_type.name, {})
         steps = []
@@ -259,7 +273,7 @@ class ColumnExecution:
                     return None
                 cache_name = prefetched_list(definition)
                 if cache_name is not None:
-                    items = self._items_plan(named, details, depth + 1)
+                    items = self._list_plan(named, details, depth + 1)
                     if items is None:
                         return None
                     limit = declared_maximum(definition)
@@ -275,9 +289,8 @@ class ColumnExecution:
             if attribute is None:
                 return None
             if isinstance(named, GraphQLScalarType | GraphQLEnumType):
-                steps.append(
-                    (response_name, _VALUE, attribute, named.coerce_output_value, nullable, None)
-                )
+                coerce = named.coerce_output_value
+                steps.append((response_name, _VALUE, attribute, coerce, nullable, None))
             elif isinstance(named, GraphQLObjectType) and not nullable:
                 inner = self._object_plan(named, details, depth + 1)
                 if inner is None:
@@ -285,45 +298,7 @@ class ColumnExecution:
                 steps.append((response_name, _OBJECT, attribute, None, False, inner))
             else:
                 return None
-        return (object_type, grouped_field_set, tuple(steps))
-
-    def _column_reads(self, parent_type, grouped_field_set) -> list | None:
-        """(response name, column) of each field when all of them are columns, else None;
-        once per selection. graphql-core collects a selection's fields once per type
-        (collect_subfields) and keeps them alive for the whole execution, as does the
-        cache here, so the id of a grouped field set stays its own."""
-        cache = self._column_reads_cache
-        if cache is None:
-            cache = self._column_reads_cache = {}
-        cached = cache.get(id(grouped_field_set))
-        if cached is None:
-            columns = COLUMNS.get(parent_type.name, {})
-            reads = [
-                (response_name, columns.get(details[0].node.name.value))
-                for response_name, details in grouped_field_set.items()
-            ]
-            if not reads or not all(column for _, column in reads):
-                reads = None
-            cached = cache[id(grouped_field_set)] = (grouped_field_set, reads)
-        return cached[1]
-
-    def execute_field(self, parent_type, source, field_details_list, path, *args):
-        columns = COLUMNS.get(parent_type.name)
-        column = columns and columns.get(field_details_list[0].node.name.value)
-        if column:
-            attname, coerce, nullable = column
-            try:
-                value = getattr(source, attname)
-                if value is None:
-                    if nullable:
-                        return None
-                else:
-                    coerced = coerce(value)
-                    if coerced is not None and coerced is not Undefined:
-                        return coerced
-            except Exception:  # reported by the general path below
-                pass
-        return super().execute_field(parent_type, source, field_details_list, path, *args)
+        return tuple(steps)
 
 
 # Objects nested in a list item completed in place (an edge's node, a term's related terms).
@@ -398,7 +373,7 @@ def _leaf_of(list_type):
     return (named.coerce_output_value, item_nullable)
 
 
-def _complete_items(items_plan, items, info, context) -> list:
+def _complete_items(items_plan, items, context) -> list:
     item_nullable, object_plan = items_plan
     completed = []
     for item in items:
@@ -407,21 +382,28 @@ def _complete_items(items_plan, items, info, context) -> list:
                 raise _NotInPlace
             completed.append(None)
         else:
-            completed.append(_complete_object(object_plan, item, info, context))
+            completed.append(_complete_object(object_plan, item, context))
     return completed
 
 
-def _complete_object(object_plan, source, info, context) -> dict:
+def _complete_object(object_plan, source, context) -> dict:
     object_type, grouped_field_set, steps = object_plan
+    # strawberry's and strawberry_django's is_type_of read the object, not the info.
     is_type_of = object_type.is_type_of
-    if is_type_of is not None and not is_type_of(source, info):
+    if is_type_of is not None and not is_type_of(source, None):
         raise _NotInPlace
     context.note_object(object_type, grouped_field_set, source)
+    return _complete_fields(steps, source, context)
+
+
+def _complete_fields(steps, source, context) -> dict:
+    """The fields of `source` by `steps`. Each step is (response name, kind, attribute,
+    coerce, nullable, inner); a _PREFETCHED step holds (.., cache name, declared maximum,
+    list type, items plan), a _VALUES step (.., coerce of an item, item nullable, None)."""
     results = {}
     try:
         for response_name, kind, attribute, coerce, nullable, inner in steps:
             if kind == _PREFETCHED:
-                # coerce is the declared maximum here, nullable the list type
                 prefetched = source._prefetched_objects_cache[attribute]
                 # Only what the optimizer prefetched has the related type's visibility.
                 cached = prefetched._result_cache
@@ -429,15 +411,14 @@ def _complete_object(object_plan, source, info, context) -> dict:
                     raise _NotInPlace
                 context.note_list(nullable)
                 items = cached if coerce is None else cached[:coerce]
-                results[response_name] = _complete_items(inner, items, info, context)
+                results[response_name] = _complete_items(inner, items, context)
                 continue
             value = getattr(source, attribute)
             if kind == _OBJECT:
                 if value is None:
                     raise _NotInPlace
-                results[response_name] = _complete_object(inner, value, info, context)
+                results[response_name] = _complete_object(inner, value, context)
             elif kind == _VALUES:
-                # coerce, item nullable (the list itself is non-null)
                 if not isinstance(value, list | tuple):
                     raise _NotInPlace
                 results[response_name] = [_coerced(coerce, item, nullable) for item in value]

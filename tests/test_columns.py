@@ -223,4 +223,4 @@ def test_a_prefetch_the_optimizer_did_not_make_is_not_read_in_place(linked_chapt
 
     object_type = schema._schema.type_map["Term"]
     with pytest.raises(columns._NotInPlace):
-        columns._complete_object((object_type, *plan[1:]), term, None, Context())
+        columns._complete_object((object_type, *plan[1:]), term, Context())
