@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
+# Where `make run` serves: make run PORT=8001
+PORT ?= 8000
 # --pgbouncer and/or --replica: the PostgreSQL run behind PgBouncer, beside a replica (CI).
 POSTGRES_ARGS ?=
 
@@ -54,12 +56,12 @@ setup: install .env
 
 run: setup
 	@echo
-	@echo "  Admin:    http://127.0.0.1:8000/admin/  (make an account: make superuser)"
-	@echo "  GraphQL:  http://127.0.0.1:8000/graphql (GraphiQL in the browser)"
-	@echo "  Start:    http://127.0.0.1:8000/"
+	@echo "  Admin:    http://127.0.0.1:$(PORT)/admin/  (make an account: make superuser)"
+	@echo "  GraphQL:  http://127.0.0.1:$(PORT)/graphql (GraphiQL in the browser)"
+	@echo "  Start:    http://127.0.0.1:$(PORT)/"
 	@echo "  Worker:   make worker (in another terminal: CDN purges, webhooks, schedules)"
 	@echo
-	$(MANAGE) runserver 127.0.0.1:8000
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 # The delivery worker on the database backend, and the clock that queues its sweeps.
 worker: setup

@@ -37,7 +37,7 @@ from graphql import get_named_type
 
 from glossary_backend.inputs import canonical_json
 from glossary_backend.preview import HEADER as PREVIEW_HEADER
-from quizzes.models import Quiz
+from quizzes.models import Choice, Question, Quiz
 from terms.models import Chapter, Publishable, Term
 
 PUBLIC = "public"
@@ -98,6 +98,9 @@ UNCACHEABLE = "no-store"
 _LIST_KEY_OF_KIND = {
     model._meta.model_name: model.list_surrogate_key() for model in (Chapter, Term, Quiz)
 }
+# Objects an answer names by their `surrogate_key`: published content, and the parts of a
+# quiz, which name their quiz.
+KEYED_OBJECTS = (Publishable, Question, Choice)
 # Fastly and Cloudflare take about 16 KB of keys per response.
 MAX_KEYS_HEADER = 16_000
 
@@ -163,7 +166,7 @@ class SurrogateKeys:
         if selection is None:
             selection = _SelectionKeys(parent_type, grouped_field_set, root=root)
             self.selection_keys[id(grouped_field_set)] = selection
-        if isinstance(source_value, Publishable):
+        if isinstance(source_value, KEYED_OBJECTS):
             keys.add(source_value.surrogate_key)
         if selection.constant:
             keys.update(selection.constant)

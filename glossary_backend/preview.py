@@ -19,6 +19,7 @@ from django.core import signing
 from django.db import models
 from django.db.models import F
 from django.http import JsonResponse
+from django.utils.cache import patch_vary_headers
 
 from quizzes.models import Quiz
 from terms.models import Chapter, PreviewKey, Term
@@ -130,5 +131,5 @@ class PreviewTokenMiddleware:
             request.user = PreviewViewer(preview)
             response = self.get_response(request)
         response["Cache-Control"] = "private, no-store"
-        response["Vary"] = ", ".join(filter(None, [response.get("Vary"), HEADER]))
+        patch_vary_headers(response, [HEADER])
         return response

@@ -188,11 +188,13 @@ class GraphQLView(StrawberryGraphQLView):
                     code="TRUSTED_DOCUMENT_REQUIRED",
                 )
             return None
-        prepared = (
-            documents.trusted_document(document_id)
-            if documents.DOCUMENT_ID.fullmatch(document_id)
-            else None
-        )
+        if not documents.DOCUMENT_ID.fullmatch(document_id):
+            return self.error_response(
+                400,
+                "documentId must be sha256: followed by 64 lowercase hexadecimal digits.",
+                code="BAD_REQUEST",
+            )
+        prepared = documents.trusted_document(document_id)
         if prepared is None:
             return self.error_response(
                 404,

@@ -244,6 +244,8 @@ SUBMISSION_RATE_LIMITS = [
 ]
 # How long a started quiz attempt may take before its token no longer submits.
 ATTEMPT_TOKEN_HOURS = env.int("ATTEMPT_TOKEN_HOURS", default=24)
+if ATTEMPT_TOKEN_HOURS < 1:
+    raise ImproperlyConfigured("ATTEMPT_TOKEN_HOURS must be at least 1.")
 # Read replicas: how long a client that wrote reads from the primary (its own writes are
 # there before a replica replays them), and how long a replica that failed to connect
 # is left alone before it is tried again.

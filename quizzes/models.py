@@ -220,6 +220,12 @@ class Question(StoredTextRules):
             ),
         ]
 
+    @property
+    def surrogate_key(self) -> str:
+        """A question is public only as part of its quiz: an answer holding it names the
+        quiz's key, which every change of the quiz, its questions included, purges."""
+        return Quiz(pk=self.quiz_id).surrogate_key
+
     def __str__(self):
         label = f"{self.position}. {self.prompt[:80]}"
         return label if self.version == 1 else f"{label} (version {self.version})"
@@ -333,6 +339,15 @@ class Choice(StoredTextRules):
                 violation_error_message="A choice needs text.",
             ),
         ]
+
+    @property
+    def surrogate_key(self) -> str:
+        """The key of its question's quiz when the question is at hand (a quiz page's
+        choices, whose prefetch sets it), else the key of every quiz: a choice read on
+        its own (`node`) is purged by any quiz's change rather than by a query here."""
+        if Choice.question.is_cached(self):
+            return self.question.surrogate_key
+        return Quiz.list_surrogate_key()
 
     def __str__(self):
         return self.text

@@ -15,10 +15,13 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from graphql import GraphQLList, GraphQLNonNull, get_named_type
+from strawberry import relay
 
 from glossary_backend import caching
 from glossary_backend.documents import ManifestEntry, document_id_of, documents_register
 from glossary_backend.preview import preview_token_mint
+from quizzes.models import Quiz
 from terms import outbox
 from terms.models import ChangeEvent, ChangeKind, Status, Term
 from terms.services import content_save, content_set_status
@@ -471,3 +474,49 @@ def test_a_scheduled_go_live_ends_cached_answers_in_time(
             outbox.schedule_events_record()
     assert ChangeEvent.objects.filter(slug="aaa-soon", kind=ChangeKind.CREATED).count() == 1
     assert invalidated == [{f"term:{soon.pk}", f"chapter:{seed.pk}", "terms", "chapters"}]
+
+
+NODE = (
+    "query Node($id: ID!) { node(id: $id) { id "
+    "... on Question { prompt choices { id text } } ... on Choice { text } } }"
+)
+
+
+def test_a_question_or_choice_read_by_id_is_purged_with_its_quiz(
+    client, seed_quiz, staff, django_capture_on_commit_callbacks
+):
+    """A question is public only inside its quiz, so its answer names the quiz's key (a
+    choice read alone names every quiz's); unpublishing the quiz drops both."""
+    register(NODE)
+    question = seed_quiz.questions.current().order_by("position").first()
+    choice = question.choices.first()
+    question_id = str(relay.GlobalID("Question", str(question.pk)))
+    choice_id = str(relay.GlobalID("Choice", str(choice.public_id)))
+    asked = get(client, NODE, {"id": question_id})
+    assert asked.json()["data"]["node"]["prompt"] == question.prompt
+    assert keys(asked) == {seed_quiz.surrogate_key}
+    alone = get(client, NODE, {"id": choice_id})
+    assert alone.json()["data"]["node"]["text"] == choice.text
+    assert keys(alone) == {Quiz.list_surrogate_key()}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        content_set_status(queryset=Quiz.objects.filter(pk=seed_quiz.pk), status=Status.DRAFT)
+
+    assert get(client, NODE, {"id": question_id}).json()["data"]["node"] is None
+    assert get(client, NODE, {"id": choice_id}).json()["data"]["node"] is None
+
+
+def test_lists_of_keyed_objects_have_non_null_items():
+    """Null answers name keys from their object's results (caching.SurrogateKeys), not
+    from list items: a list of chapters, terms or quizzes with nullable items would need
+    that rule extended."""
+    from glossary_backend.schema import schema
+
+    keyed = {"Chapter", "Term", "Quiz", "Node"}
+    for graphql_type in schema._schema.type_map.values():
+        for name, field in getattr(graphql_type, "fields", {}).items():
+            field_type = (
+                field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            )
+            if isinstance(field_type, GraphQLList) and get_named_type(field_type).name in keyed:
+                assert isinstance(field_type.of_type, GraphQLNonNull), (graphql_type, name)

@@ -39,3 +39,11 @@ def test_deploy_check_is_clean_with_production_values():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_startup_refuses_bounds_it_cannot_work_with():
+    """An attempt token that expires as it is issued, or no roll-up rows, stop startup."""
+    for name in ("ATTEMPT_TOKEN_HOURS", "ROLLUP_SHARDS"):
+        result = run_manage("check", env={"DEBUG": "true", name: "0"})
+        assert result.returncode != 0
+        assert f"{name} must be at least 1." in result.stderr

@@ -142,17 +142,27 @@ def test_trusted_documents_keep_the_limits(db, registered, seed, client, setting
 
 
 @pytest.mark.parametrize(
-    "document_id",
-    [document_id_of("{ chapters { totalCount } }"), "sha256:xyz", "md5:abc"],
+    ("document_id", "status", "code"),
+    [
+        (document_id_of("{ chapters { totalCount } }"), 404, "PERSISTED_DOCUMENT_NOT_FOUND"),
+        ("sha256:xyz", 400, "BAD_REQUEST"),
+        ("md5:abc", 400, "BAD_REQUEST"),
+        ("", 400, "BAD_REQUEST"),
+        ("sha256:" + "A" * 64, 400, "BAD_REQUEST"),
+    ],
 )
-def test_unknown_id(db, client, document_id):
-    """An unknown or malformed id is a 404 with PERSISTED_DOCUMENT_NOT_FOUND."""
+def test_unknown_or_malformed_id(db, client, document_id, status, code):
+    """An unknown id is a 404 with PERSISTED_DOCUMENT_NOT_FOUND; one that cannot be an id
+    is the client's mistake, a 400 that does not echo it."""
     for response in (
         client.get("/graphql", {"documentId": document_id}),
         client.post("/graphql", {"documentId": document_id}, content_type="application/json"),
     ):
-        assert response.status_code == 404
-        assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_DOCUMENT_NOT_FOUND"
+        assert response.status_code == status
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == code
+        if status == 400:
+            assert document_id not in error["message"] or not document_id
         assert response["Cache-Control"] == "no-store"
 
 
