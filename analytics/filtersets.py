@@ -1,6 +1,8 @@
 """django-filter FilterSets for the plain query strings of the export endpoints.
 
-The predicates are the models' QuerySet methods, the same the GraphQL layer uses.
+The predicates are the models' QuerySet methods, the same the GraphQL layer uses; so is
+visibility: a filter bound to a request starts from what its user may see (`visible_to`),
+one without (the command line) from everything.
 """
 
 import django_filters
@@ -47,13 +49,20 @@ class AttemptExportForm(forms.Form):
         return cleaned_data
 
 
+def visible(queryset, request):
+    """`queryset` cut down to what the request's user may see; all of it without a request."""
+    return queryset if request is None else queryset.visible_to(request.user)
+
+
 class AttemptExportFilter(django_filters.FilterSet):
     quiz = django_filters.ModelChoiceFilter(
-        queryset=Quiz.objects.all(), to_field_name="slug", help_text="A quiz's slug."
+        queryset=lambda request: visible(Quiz.objects.all(), request),
+        to_field_name="slug",
+        help_text="A quiz's slug.",
     )
     chapter = django_filters.ModelChoiceFilter(
         field_name="quiz__chapter",
-        queryset=Chapter.objects.all(),
+        queryset=lambda request: visible(Chapter.objects.all(), request),
         to_field_name="slug",
         help_text="A chapter's slug: attempts at its quizzes.",
     )
@@ -65,6 +74,9 @@ class AttemptExportFilter(django_filters.FilterSet):
         fields = ["quiz", "chapter", "since", "until"]
         form = AttemptExportForm
 
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(visible(queryset, self.request))
+
     def filter_since(self, queryset, name, value):
         return queryset.submitted_between(value, None)
 
@@ -72,13 +84,14 @@ class AttemptExportFilter(django_filters.FilterSet):
         return queryset.submitted_between(None, value)
 
     def quizzes(self):
-        """The quizzes the filter selects (every quiz when none is named)."""
+        """The quizzes the filter selects (every visible quiz when none is named)."""
         data = self.form.cleaned_data
+        quizzes = visible(Quiz.objects.all(), self.request)
         if data.get("quiz"):
-            return Quiz.objects.filter(pk=data["quiz"].pk)
+            return quizzes.filter(pk=data["quiz"].pk)
         if data.get("chapter"):
-            return Quiz.objects.filter(chapter=data["chapter"])
-        return Quiz.objects.all()
+            return quizzes.filter(chapter=data["chapter"])
+        return quizzes
 
     def export(self, dataset: str, fmt: str, *, bom: bool = False):
         """The encoded export of `dataset` in `fmt` that this (valid) filter selects."""

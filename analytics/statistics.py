@@ -167,11 +167,16 @@ def _window(queryset, since: datetime.date | None, until: datetime.date | None):
 
 
 def quiz_analytics(
-    *, quiz: Quiz, since: datetime.date | None = None, until: datetime.date | None = None
+    *,
+    quiz: Quiz,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+    terms=None,
 ) -> QuizAnalytics:
     """Every statistic of `quiz` over attempts submitted from `since` to `until` (inclusive
     days, UTC), from the daily roll-ups: a fixed number of small queries whatever the
-    number of attempts. A quiz without attempts gets zero counts and null statistics."""
+    number of attempts. A quiz without attempts gets zero counts and null statistics.
+    `terms` (a Term QuerySet: those the caller may see) limits the most missed terms."""
     days = _window(QuizDay.objects.filter(quiz=quiz), since, until)
     totals = days.aggregate(
         attempts=Coalesce(Sum("attempts"), 0),
@@ -198,7 +203,9 @@ def quiz_analytics(
         questions=questions,
         reliability=_reliability(questions, attempts, score_variance),
         most_missed_terms=term_misses(
-            _window(QuestionDay.objects.filter(question__quiz=quiz), since, until), limit=10
+            _window(QuestionDay.objects.filter(question__quiz=quiz), since, until),
+            terms=terms,
+            limit=10,
         ),
     )
 
@@ -389,9 +396,11 @@ def miss_rate(misses, answers):
     return Cast(misses, FloatField()) / NullIf(answers, 0)
 
 
-def term_misses(question_days, *, limit: int | None = None) -> list[TermMisses]:
-    """Per term linked to the questions of `question_days` (QuestionDay rows): answers and
-    misses, most missed first."""
+def term_misses(question_days, *, terms=None, limit: int | None = None) -> list[TermMisses]:
+    """Per term linked to the questions of `question_days` (QuestionDay rows), of `terms`
+    when given: answers and misses, most missed first."""
+    if terms is not None:
+        question_days = question_days.filter(question__term__in=terms)
     rows = (
         question_days.filter(question__term__isnull=False)
         .values("question__term", "question__term__name", "question__term__slug")

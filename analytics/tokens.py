@@ -30,6 +30,7 @@ from django.utils.crypto import salted_hmac
 
 from analytics.models import ApiToken
 from analytics.statistics import ANALYTICS_PERMISSION
+from glossary_backend.errors import error_response
 
 TOKEN_PREFIX = "glb_"
 PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
@@ -150,9 +151,7 @@ def api_token_authenticate(token: str, *, scope: str) -> TokenBearer:
 
 
 def _error(code: str, message: str, status: int) -> JsonResponse:
-    response = JsonResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]}, status=status
-    )
+    response = error_response(status, message, code)
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -20,7 +20,7 @@ from cross_web import HTTPException
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, TooManyFieldsSent
 from django.db import OperationalError
-from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http import HttpResponse, HttpResponseNotModified
 from django.templatetags.static import static
 from graphql import (
     DocumentNode,
@@ -45,7 +45,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from glossary_backend import caching, columns, documents
+from glossary_backend import caching, columns, documents, errors
 from glossary_backend.inputs import unsafe_text
 
 logger = logging.getLogger("glossary_backend.graphql")
@@ -222,17 +222,7 @@ class GraphQLView(StrawberryGraphQLView):
 
     @staticmethod
     def error_response(status: int, message: str, code: str | None = None) -> HttpResponse:
-        code = code or {
-            413: "PAYLOAD_TOO_LARGE",
-            414: "URI_TOO_LONG",
-            405: "METHOD_NOT_ALLOWED",
-            404: "NOT_FOUND",
-        }.get(status, "BAD_REQUEST")
-        response = JsonResponse(
-            {"errors": [{"message": message, "extensions": {"code": code}}]}, status=status
-        )
-        response["Cache-Control"] = "no-store"
-        return response
+        return errors.error_response(status, message, code)
 
     def decode_json(self, data: str | bytes) -> object:
         try:

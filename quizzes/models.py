@@ -405,6 +405,11 @@ class DrawRule(models.Model):
 
 
 class QuizAttemptQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Attempts at the quizzes `user` may see: an API token's bearer, who is never staff,
+        reads those of published quizzes only."""
+        return self.filter(quiz__in=Quiz.objects.visible_to(user))
+
     @staticmethod
     def submitted_between_q(since: datetime.date | None, until: datetime.date | None) -> Q:
         """Submitted on the days `since` to `until`, both included (UTC); either may be None."""

@@ -11,9 +11,12 @@ import datetime
 import json
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from strawberry.relay import to_base64
 
+from analytics.models import ApiToken
+from analytics.tokens import api_token_create
 from glossary_backend.documents import ManifestEntry, document_id_of, documents_register
 from glossary_backend.preview import preview_token_mint
 from quizzes.models import Quiz
@@ -136,6 +139,51 @@ def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_ter
     assert "zeta" not in str({**data, "changes": None}).lower()
     terms = result_terms(client, seed_quiz)
     assert (terms[1], terms[2]) == ({"slug": "lora"}, None)
+
+
+# The staff analytics paths an API token opens, on the seed quiz and chapter.
+TOKEN_PATHS = EVERY_PATH.replace(
+    "  changes(first: 100)",
+    """  analytics: quizAnalytics(quiz: $quiz) { mostMissedTerms { slug } }
+  missed: chapter(slug: "fine-tuning-alignment-terms") { mostMissedTerms(first: 100) { slug } }
+  changes(first: 100)""",
+).replace(
+    "query Paths($slug: String!, $id: ID!)", "query Paths($slug: String!, $id: ID!, $quiz: ID!)"
+)
+
+
+@pytest.mark.parametrize("state", HIDDEN_STATES)
+def test_an_api_token_sees_what_anonymous_callers_see(seed_quiz, make_chapter, make_term,
+                                                      client, analyst, state):  # fmt: skip
+    """An analyst's API token is never staff: every public path answers it as it answers an
+    anonymous caller, and its staff analytics paths name the hidden term nowhere, though
+    learners answered questions on it (which an analyst's session sees)."""
+    term = hide(state, seed_quiz.chapter, make_chapter, make_term)
+    Term.objects.get(slug="lora").related_terms.add(term)
+    seed_quiz.questions.filter(position=2).update(term=term)
+    call_command("seed_attempts", quiz=seed_quiz.slug, count=5, seed=1)
+    token = api_token_create(user=analyst, name="report", scopes=[ApiToken.Scope.ANALYTICS_READ])[1]
+    variables = {"slug": term.slug, "id": to_base64("Term", term.pk)}
+
+    def answer(query, variables, **headers):
+        body = {"query": query, "variables": variables}
+        response = client.post("/graphql", body, content_type="application/json", **headers)
+        assert response.status_code == 200
+        return response.json()
+
+    anonymous = answer(EVERY_PATH, variables)
+    staff_variables = {**variables, "quiz": to_base64("Quiz", seed_quiz.pk)}
+    with_token = answer(TOKEN_PATHS, staff_variables, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert "errors" not in with_token
+    public = {key: value for key, value in with_token["data"].items()
+              if key not in ("analytics", "missed")}  # fmt: skip
+    assert public == anonymous["data"]
+    # The sync feed tells everyone of an unpublication (as the anonymous test shows).
+    assert "zeta" not in str({**with_token["data"], "changes": None}).lower()
+    if term.chapter_id == seed_quiz.chapter_id:
+        client.force_login(analyst)
+        missed = answer(TOKEN_PATHS, staff_variables)["data"]["missed"]["mostMissedTerms"]
+        assert {"slug": "zeta-term"} in missed
 
 
 @pytest.mark.parametrize("state", [s for s in HIDDEN_STATES if s != "archived"])

@@ -9,10 +9,11 @@ from strawberry_django.permissions import HasPerm
 
 from analytics.graphql.types import QuizAnalyticsType
 from analytics.statistics import ANALYTICS_PERMISSION, quiz_analytics
-from glossary_backend.graphql import InvalidArgument
+from glossary_backend.graphql import InvalidArgument, request_user
 from glossary_backend.inputs import day_window
 from quizzes.graphql.mutations import decode_id
 from quizzes.models import Quiz
+from terms.models import Term
 
 
 @strawberry.type
@@ -24,6 +25,7 @@ class StaffQuery:
     )
     def quiz_analytics(
         self,
+        info: strawberry.Info,
         quiz: strawberry.ID,
         since: datetime.date | None = None,
         until: datetime.date | None = None,
@@ -32,8 +34,13 @@ class StaffQuery:
             day_window(since, until)
         except ValueError as error:
             raise InvalidArgument("until", f"{error}.") from None
+        # A quiz the caller may not see (a draft, for an API token) is not found.
+        user = request_user(info)
+        quizzes = Quiz.objects.visible_to(user)
         try:
-            quiz_obj = Quiz.objects.get(pk=decode_id(quiz, "Quiz", "quiz"))
+            quiz_obj = quizzes.get(pk=decode_id(quiz, "Quiz", "quiz"))
         except (ValidationError, Quiz.DoesNotExist):
             raise InvalidArgument("quiz", "no quiz has this ID.") from None
-        return quiz_analytics(quiz=quiz_obj, since=since, until=until)
+        return quiz_analytics(
+            quiz=quiz_obj, since=since, until=until, terms=Term.objects.visible_to(user)
+        )

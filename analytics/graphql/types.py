@@ -17,7 +17,7 @@ from analytics.statistics import (
     terms_by_misses,
 )
 from glossary_backend.cost import MaxItems
-from glossary_backend.graphql import MAX_PAGE_SIZE, InvalidArgument
+from glossary_backend.graphql import MAX_PAGE_SIZE, InvalidArgument, request_user
 from quizzes.graphql.types import QuizType
 from quizzes.models import MAX_CHOICES, MAX_QUESTIONS, Quiz
 from terms.models import Chapter, Term
@@ -170,7 +170,9 @@ class ChapterAnalyticsFields:
         "time. Staff with the analytics permission only.",
         prefetch_related=[
             lambda info: Prefetch(
-                "terms", queryset=terms_by_misses(Term.objects.all()), to_attr="most_missed"
+                "terms",
+                queryset=terms_by_misses(Term.objects.visible_to(request_user(info))),
+                to_attr="most_missed",
             )
         ],
         extensions=[

@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 from strawberry.relay import to_base64
 
@@ -34,6 +35,20 @@ NOT_A_CHOICE = "Select a valid choice. That choice is not one of the available c
 
 
 FULL_WIDTH_YEAR = "\uff12\uff10\uff12\uff16"
+
+
+def bad_input(errors: dict[str, list[str]]) -> dict:
+    """The API's error body for bad query parameters: one coded error per message."""
+    return {
+        "errors": [
+            {
+                "message": f"{name}: {message}",
+                "extensions": {"code": "BAD_USER_INPUT", "argument": name},
+            }
+            for name, messages in errors.items()
+            for message in messages
+        ]
+    }
 
 
 def read(response) -> bytes:
@@ -211,7 +226,7 @@ def test_bom_is_opt_in(graded, analyst_client, capsysbinary):
     assert with_bom == BOM + without
     response = analyst_client.get("/exports/attempts.csv", {"bom": "yes"})
     assert response.status_code == 400
-    assert response.json() == {"errors": {"bom": ["Use 1 or 0."]}}
+    assert response.json() == bad_input({"bom": ["Use 1 or 0."]})
     call_command("export_quiz_analytics", dataset="answers", fmt="csv", bom=True)
     assert capsysbinary.readouterr().out.startswith(BOM + b"attempt_id,")
 
@@ -274,16 +289,57 @@ def test_windows_at_the_ends_of_the_calendar(graded, analyst_client, params, row
     ],
 )  # fmt: skip
 def test_bad_parameters_are_400_naming_them(graded, analyst_client, params, errors):
-    """A bad query parameter is a 400 whose body names it."""
+    """A bad query parameter is a 400 whose coded JSON error names it."""
     response = analyst_client.get("/exports/attempts.csv", params)
     assert response.status_code == 400
-    assert response.json() == {"errors": errors}
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == bad_input(errors)
 
 
-def test_unknown_dataset_or_format_is_404(analyst_client):
-    """Only the three datasets in the two formats exist."""
-    assert analyst_client.get("/exports/users.csv").status_code == 404
-    assert analyst_client.get("/exports/attempts.xlsx").status_code == 404
+NO_SUCH_EXPORT = {
+    "message": "No such export: the datasets are attempts, answers, questions, choices, "
+    "the formats csv, jsonl.",
+    "extensions": {"code": "NOT_FOUND"},
+}
+
+
+@pytest.mark.parametrize("path", ["/exports/users.csv", "/exports/secrets.csv",
+                                  "/exports/attempts.xlsx", "/exports/attempts.json"])  # fmt: skip
+@pytest.mark.parametrize("caller", ["session", "token"])
+def test_unknown_dataset_or_format_is_a_coded_404(graded, client, analyst, path, caller):
+    """Only the four datasets in the two formats exist (JSON Lines, not JSON): anything else
+    is a 404 in the API's JSON shape, NOT_FOUND, for a session and a token alike."""
+    headers = request_as(f"{caller} with the permission", client, None, analyst)
+    response = client.get(path, **headers)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"errors": [NO_SUCH_EXPORT]}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+@pytest.mark.parametrize("caller", ["session", "token"])
+def test_other_methods_are_a_coded_405(graded, analyst, method, caller):
+    """An export is read with GET (or HEAD): other methods get 405 with Allow and a coded
+    JSON error, not the CSRF page, even from a session (CSRF checks enforced here)."""
+    client = Client(enforce_csrf_checks=True)
+    headers = request_as(f"{caller} with the permission", client, None, analyst)
+    for path in ["/exports/attempts.csv", "/exports/glossary.csv"]:
+        response = getattr(client, method)(path, **headers)
+        assert response.status_code == 405
+        assert response["Allow"] == "GET, HEAD"
+        assert response.json() == {
+            "errors": [
+                {
+                    "message": f"{method.upper()} is not allowed here; use GET.",
+                    "extensions": {"code": "METHOD_NOT_ALLOWED"},
+                }
+            ]
+        }
+    assert client.head("/exports/attempts.csv", **headers).status_code == 200
+
+
+def analyst_token(analyst) -> str:
+    return api_token_create(user=analyst, name="report", scopes=[ApiToken.Scope.ANALYTICS_READ])[1]
 
 
 CHALLENGE = 'Bearer realm="glossary", scope="analytics:read"'
@@ -304,6 +360,8 @@ CALLERS = {
 
 def request_as(caller, client, editor, analyst) -> dict:
     """Logs `client` in, or returns the Authorization header, as `caller` asks."""
+    if caller == "token with the permission":
+        return {"HTTP_AUTHORIZATION": f"Bearer {analyst_token(analyst)}"}
     if caller.startswith("session"):
         client.force_login(analyst if caller.endswith("with the permission") else editor)
         return {}

@@ -140,19 +140,43 @@ def test_one_chapter_only(glossary, make_chapter, make_term, client):
     assert "elsewhere" not in {row["slug"] for row in csv.DictReader(io.StringIO(one))}
 
 
+NO_CHAPTER = {
+    "message": "chapter: No published chapter has this slug.",
+    "extensions": {"code": "NOT_FOUND", "argument": "chapter"},
+}
+
+
 @pytest.mark.parametrize(
-    ("url", "status"),
+    ("url", "status", "error"),
     [
-        ("/exports/glossary.pdf", 404),
-        ("/exports/glossary.csv?chapter=no-such-chapter", 404),
-        ("/exports/glossary.csv?chapter=hidden", 404),
-        ("/exports/glossary.csv?quiz=x", 400),
+        (
+            "/exports/glossary.pdf",
+            404,
+            {
+                "message": "No such format; the glossary downloads as jsonld, ttl, tbx, csv.",
+                "extensions": {"code": "NOT_FOUND"},
+            },
+        ),
+        ("/exports/glossary.csv?chapter=no-such-chapter", 404, NO_CHAPTER),
+        ("/exports/glossary.csv?chapter=hidden", 404, NO_CHAPTER),
+        (
+            "/exports/glossary.csv?quiz=x",
+            400,
+            {
+                "message": "quiz: Unknown parameter.",
+                "extensions": {"code": "BAD_USER_INPUT", "argument": "quiz"},
+            },
+        ),
     ],
 )
-def test_bad_requests_are_client_errors(glossary, make_chapter, client, url, status):
-    """Unknown format, chapter (or a draft one) or parameter: 4xx, never the staff export."""
+def test_bad_requests_are_client_errors(glossary, make_chapter, client, url, status, error):
+    """Unknown format, chapter (or a draft one) or parameter: 4xx with a coded JSON error in
+    the API's shape, never the staff export."""
     make_chapter("hidden", status=Status.DRAFT)
-    assert client.get(url).status_code == status
+    response = client.get(url)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"errors": [error]}
 
 
 def test_command_writes_the_same_file(glossary, client, tmp_path):
