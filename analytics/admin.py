@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import model_ngettext
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -162,7 +163,9 @@ class ApiTokenForm(forms.ModelForm):
 @admin.action(description="Revoke selected API tokens", permissions=["analytics"])
 def revoke_tokens(modeladmin, request, queryset):
     revoked = api_tokens_revoke(tokens=queryset)
-    modeladmin.message_user(request, f"Revoked {revoked} API token(s).", messages.SUCCESS)
+    modeladmin.message_user(
+        request, f"{revoked} {model_ngettext(modeladmin.opts, revoked)} revoked.", messages.SUCCESS
+    )
 
 
 @admin.register(ApiToken)
@@ -173,9 +176,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     form = ApiTokenForm
     actions = [revoke_tokens]
-    list_display = ["name", "prefix_shown", "user", "scopes", "expires_at", "last_used_at", "state"]
+    list_display = [
+        "name", "prefix_shown", "user", "scopes_shown", "expires_at", "last_used_at", "state"
+    ]  # fmt: skip
     list_select_related = ["user"]
     readonly_fields = ["user", "prefix_shown", "created_at", "last_used_at", "revoked_at"]
+
+    @admin.display(description="scopes")
+    def scopes_shown(self, obj) -> str:
+        return ", ".join(obj.scopes)
 
     def has_analytics_permission(self, request) -> bool:
         return request.user.is_active and has_analytics_permission(request)

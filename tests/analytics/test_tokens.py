@@ -287,12 +287,17 @@ def test_analysts_see_and_revoke_only_their_own_tokens(analyst_client, analyst, 
     changelist = reverse("admin:analytics_apitoken_changelist")
     listed = analyst_client.get(changelist).context_data["cl"].result_list
     assert list(listed) == [own]
+    assert '<td class="field-scopes_shown">analytics:read</td>' in (
+        analyst_client.get(changelist).content.decode()
+    )
     other_page = reverse("admin:analytics_apitoken_change", args=[theirs.pk])
     assert analyst_client.get(other_page).status_code == 302  # "does not exist"
-    analyst_client.post(
+    revoked = analyst_client.post(
         changelist,
         {"action": "revoke_tokens", "_selected_action": [own.pk, theirs.pk], "index": 0},
+        follow=True,
     )
+    assert "1 API token revoked." in [str(m) for m in revoked.context["messages"]]
     own.refresh_from_db()
     theirs.refresh_from_db()
     assert own.revoked_at is not None
