@@ -11,9 +11,10 @@ How a query matches (the README says the same):
   words "fine" and "tuning". Common English words ("the", "of") are left out of a query
   that has other words.
 - Every word of the query must match a word of the term: the same word, a longer word
-  it begins (three letters or more), or, when no term has a word like it, a word of a
-  name, abbreviation, expansion or alias one slip away (four letters or more: one
-  letter missing, added, wrong, or two neighbours swapped: "lroa" finds LoRA).
+  it begins (three letters or more), or, when no visible term has a word like it, a word
+  of a visible term's name, abbreviation, expansion or alias one slip away (four letters
+  or more: one letter missing, added, wrong, or two neighbours swapped: "lroa" finds
+  LoRA). Only the terms visible to the caller count, so hidden terms change no answer.
 - `-word` leaves out the terms that hold the word.
 - Score: per query word, the weight of the fields holding the matched word (name and
   abbreviation 10, expansion and aliases 4, definition 2), doubled for the same word;
@@ -162,6 +163,11 @@ def is_name_word(weight: int) -> bool:
     return weight > DEFINITION_WEIGHT
 
 
+def _name_word_rows():
+    """The WORD rows of names, abbreviations, expansions and aliases (see `is_name_word`)."""
+    return SearchWord.objects.filter(kind=SearchWord.Kind.WORD, weight__gt=DEFINITION_WEIGHT)
+
+
 def _name_words(entries: dict[tuple[int, str], int]) -> set[str]:
     return {
         text
@@ -175,11 +181,7 @@ def _spelling_rows(words: Iterable[str]) -> set[tuple[str, str]]:
 
 
 def _stored_name_words(words: Iterable[str]) -> set[str]:
-    return set(
-        SearchWord.objects.filter(
-            kind=SearchWord.Kind.WORD, text__in=list(words), weight__gt=DEFINITION_WEIGHT
-        ).values_list("text", flat=True)
-    )
+    return set(_name_word_rows().filter(text__in=list(words)).values_list("text", flat=True))
 
 
 INDEXED_FIELDS = ["id", *FIELD_WEIGHTS]
@@ -194,11 +196,7 @@ def index_terms(term_ids: Iterable[int], *, deleting: bool = False) -> None:
     with its first holder and removed with its last.
     """
     term_ids = list(term_ids)
-    old_words = set(
-        SearchWord.objects.filter(
-            term__in=term_ids, kind=SearchWord.Kind.WORD, weight__gt=DEFINITION_WEIGHT
-        ).values_list("text", flat=True)
-    )
+    old_words = set(_name_word_rows().filter(term__in=term_ids).values_list("text", flat=True))
     SearchWord.objects.filter(term__in=term_ids).delete()
     new_words: set[str] = set()
     rows = []
@@ -318,34 +316,58 @@ def _startswith(prefix: str) -> Q:
     return Q(text__startswith=prefix)
 
 
-def _matched_words(wanted: list[str]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """Per query word: the words that match it exactly (itself, when a term holds it), and
-    those that match it loosely (longer words it begins, or words one slip away)."""
+def _held_by(terms) -> Exists:
+    """Index rows of the terms of `terms` only: the caller's visible terms."""
+    return Exists(terms.filter(pk=OuterRef("term_id")))
+
+
+def _matching(word: str) -> Q:
+    """Index texts that match a query word: itself, or a longer word it begins (one range
+    of the text index either way)."""
+    return _startswith(word) if len(word) >= MIN_PREFIX_WORD else Q(text=word)
+
+
+def _matched_words(wanted: list[str], terms) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per query word: the words that match it exactly (itself), and those that match it
+    loosely (longer words it begins, or name words one slip away), as far as `terms`,
+    the caller's visible terms, hold them.
+
+    A hidden term's words change nothing: a query word that no visible term matches gets
+    the typo lookup whatever hidden terms hold, and only visible terms' name words are
+    spellings. Texts held only by hidden terms may stay in the sets of a word that visible
+    terms match too: the ranked query reads visible terms' rows only, so they match nothing.
+    """
     condition = Q(text__in=wanted)
     for word in wanted:
         if len(word) >= MIN_PREFIX_WORD:
             condition |= _startswith(word)
-    known = set(
-        SearchWord.objects.filter(condition, kind=SearchWord.Kind.WORD)
-        .values_list("text", flat=True)
-        .distinct()
-    )
-    exact = {word: {word} & known for word in wanted}
+    words = SearchWord.objects.filter(kind=SearchWord.Kind.WORD)
+    # Whether a visible term matches each query word: subqueries that do not depend on the
+    # row, so the database runs each once and stops at the first visible holder (checking
+    # every matched row instead would visit all the visible terms for a common word).
+    visible_words = words.filter(_held_by(terms))
+    seen = {
+        f"seen_{index}": Exists(visible_words.filter(_matching(word)))
+        for index, word in enumerate(wanted)
+    }
+    rows = list(words.filter(condition).annotate(**seen).values_list("text", *seen).distinct())
+    known = {text for text, *_ in rows}
+    visible = dict(zip(wanted, rows[0][1:] if rows else [False] * len(wanted), strict=True))
+    exact = {word: {word} & known if visible[word] else set() for word in wanted}
     loose = {
         word: {other for other in known if other != word and other.startswith(word)}
-        if len(word) >= MIN_PREFIX_WORD
+        if visible[word] and len(word) >= MIN_PREFIX_WORD
         else set()
         for word in wanted
     }
-    unknown = [
-        word
-        for word in wanted
-        if not exact[word] and not loose[word] and len(word) >= MIN_TYPO_WORD
-    ]
+    unknown = [word for word in wanted if not visible[word] and len(word) >= MIN_TYPO_WORD]
     if unknown:
         variants = set().union(*(deletions(word) for word in unknown))
+        # The spellings are shared by every holder of a word: the word counts only while
+        # a visible term has it in a name, abbreviation, expansion or alias.
+        visible_name_word = _name_word_rows().filter(_held_by(terms), text=OuterRef("word"))
         spellings = set(
-            SearchSpelling.objects.filter(variant__in=variants)
+            SearchSpelling.objects.filter(Exists(visible_name_word), variant__in=variants)
             .values_list("word", flat=True)
             .distinct()
         )
@@ -365,7 +387,8 @@ def _ranked_hits(*, query: str, user):
     parsed = parse_query(query)
     if not parsed.wanted:
         return None
-    exact, loose = _matched_words(parsed.wanted)
+    terms = Term.objects.visible_to(user)
+    exact, loose = _matched_words(parsed.wanted, terms)
     if not all(exact[word] or loose[word] for word in parsed.wanted):
         return None
     matched = set().union(*exact.values(), *loose.values())
@@ -388,7 +411,6 @@ def _ranked_hits(*, query: str, user):
             output_field=IntegerField(),
         )
     )
-    terms = Term.objects.visible_to(user)
     if parsed.excluded:
         terms = terms.exclude(
             Exists(
@@ -403,7 +425,7 @@ def _ranked_hits(*, query: str, user):
     hits = (
         SearchWord.objects.filter(
             Q(kind=word, text__in=matched) | Q(kind=SearchWord.Kind.PHRASE, text=parsed.phrase),
-            Exists(terms.filter(pk=OuterRef("term_id"))),
+            _held_by(terms),
         )
         .values("term_id")
         .annotate(**scores, phrase_score=phrase_score)

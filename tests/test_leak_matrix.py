@@ -66,6 +66,7 @@ query Paths($slug: String!, $id: ID!) {
   }
   last: term(slug: "validation-set") { next { slug } }
   searchResults(query: "zeta") { totalCount didYouMean edges { node { term { slug } } } }
+  typo: searchResults(query: "frozn") { totalCount didYouMean }
   letters { letter count }
   quiz(slug: "fine-tuning-alignment-quiz") { questions { position prompt } }
   changes(first: 100) { edges { node { kind slug } } }
@@ -107,11 +108,12 @@ HIDDEN_STATES = [
 @pytest.mark.parametrize("state", HIDDEN_STATES)
 def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_term, graphql,
                                                client, state):  # fmt: skip
-    """List, totals, slug, node, search, counts, letters, nested lists, see-also, backlinks,
-    neighbours, quiz, a submission's results."""
+    """List, totals, slug, node, search and its typo corrections, counts, letters, nested
+    lists, see-also, backlinks, neighbours, quiz, a submission's results."""
     term = hide(state, seed_quiz.chapter, make_chapter, make_term)
     Term.objects.get(slug="lora").related_terms.add(term)
-    Term.objects.filter(pk=term.pk).update(definition="Builds on LoRA.")
+    # Its alias would correct the typo "frozn" to "frozen", a word of a published definition.
+    Term.objects.filter(pk=term.pk).update(definition="Builds on LoRA.", aliases="Frozen")
     term_mentions_refresh()
     seed_quiz.questions.filter(position=2).update(term=term)
 
@@ -134,6 +136,7 @@ def test_hidden_term_reaches_no_anonymous_path(seed_quiz, make_chapter, make_ter
     assert data["lora"]["backlinks"] == {"totalCount": 1, "edges": [{"node": {"slug": "qlora"}}]}
     assert data["last"] == {"next": None}
     assert data["searchResults"] == {"totalCount": 0, "didYouMean": None, "edges": []}
+    assert data["typo"] == {"totalCount": 0, "didYouMean": None}
     assert sum(entry["count"] for entry in data["letters"]) == 31
     assert len(data["quiz"]["questions"]) == 14
     assert "zeta" not in str({**data, "changes": None}).lower()

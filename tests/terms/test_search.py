@@ -1,11 +1,16 @@
 """search(query, first): ranking on the seed, the same on SQLite and PostgreSQL,
-highlighting, the index it reads, and hostile input."""
+highlighting, the index it reads, hostile input, and typo corrections that only the
+terms visible to the caller decide."""
+
+import datetime
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
-from terms.models import SearchSpelling, SearchWord
+from glossary_backend.preview import preview_token_mint
+from terms.models import Chapter, SearchSpelling, SearchWord, Status
 
 SEARCH = """
 query Search($query: String!, $first: Int) {
@@ -268,3 +273,105 @@ def test_terms_written_by_sql_are_indexed_after_migrating(seed, graphql):
     assert hit_names(graphql(SEARCH, {"query": "lora"})) == []
     call_command("migrate", verbosity=0)
     assert hit_names(graphql(SEARCH, {"query": "lora"})) == ["LoRA", "QLoRA"]
+
+
+# Typos are corrected to words of the terms the caller may see, never of hidden ones.
+
+TYPO = """
+query Typo($query: String!) {
+  search(query: $query) { term { slug } }
+  searchResults(query: $query) { totalCount didYouMean edges { node { term { slug } } } }
+}
+"""
+
+HOUR = datetime.timedelta(hours=1)
+HIDDEN_STATES = ["draft", "scheduled", "expired", "in a draft chapter"]
+
+
+def hidden_term(state, chapter, make_chapter, make_term, name):
+    """A term named `name` that anonymous callers cannot see, hidden in the way `state` says."""
+    if state == "draft":
+        return make_term(chapter, name, status=Status.DRAFT)
+    if state == "scheduled":
+        return make_term(chapter, name, go_live_at=timezone.now() + HOUR)
+    if state == "expired":
+        return make_term(chapter, name, expire_at=timezone.now() - HOUR)
+    hidden_chapter = Chapter.objects.filter(slug="hidden").first() or make_chapter(
+        "hidden", status=Status.DRAFT
+    )
+    return make_term(hidden_chapter, name)
+
+
+def found(*slugs, did_you_mean=None):
+    """What TYPO answers when it finds `slugs`, in this order."""
+    return {
+        "search": [{"term": {"slug": slug}} for slug in slugs],
+        "searchResults": {
+            "totalCount": len(slugs),
+            "didYouMean": did_you_mean,
+            "edges": [{"node": {"term": {"slug": slug}}} for slug in slugs],
+        },
+    }
+
+
+@pytest.mark.parametrize("state", HIDDEN_STATES)
+def test_a_hidden_name_corrects_no_typo(seed, make_chapter, make_term, graphql, state):
+    """A hidden term's name words are no spellings: "frozn" does not become "frozen" (in
+    a published definition) because a hidden term is named "Frozen Gizmo"."""
+    make_term(seed, "Gadget", definition="A widget that keeps a secret.")
+    typos = ["frozn", "widgit", "secrat", "gizmoo"]
+    before = {typo: graphql(TYPO, {"query": typo})["data"] for typo in typos}
+    assert before == {typo: found() for typo in typos}
+    hidden_term(state, seed, make_chapter, make_term, "Frozen Gizmo")
+    hidden_term(state, seed, make_chapter, make_term, "Secret Draft Widget")
+    assert {typo: graphql(TYPO, {"query": typo})["data"] for typo in typos} == before
+
+
+@pytest.mark.parametrize("hidden_name", ["Hyperparamter Grid", "Hyperparamters"])
+@pytest.mark.parametrize("state", HIDDEN_STATES)
+def test_a_hidden_word_keeps_no_typo_from_its_correction(
+    seed, make_chapter, make_term, graphql, state, hidden_name
+):
+    """A hidden term holding the misspelt word itself (or a longer word it begins) does not
+    stop the correction that finds the visible terms."""
+    expected = found("hyperparameter", "learning-rate")
+    assert graphql(TYPO, {"query": "hyperparamter"})["data"] == expected
+    hidden_term(state, seed, make_chapter, make_term, hidden_name)
+    assert graphql(TYPO, {"query": "hyperparamter"})["data"] == expected
+
+
+def test_a_visible_name_corrects_typos_beside_a_hidden_one(seed, make_chapter, make_term, graphql):
+    """A visible "Frozen Yogurt" makes "frozn" find it and the definition saying "frozen";
+    the hidden "Frozen Gizmo" stays out."""
+    hidden_term("draft", seed, make_chapter, make_term, "Frozen Gizmo")
+    make_term(seed, "Frozen Yogurt")
+    assert graphql(TYPO, {"query": "frozn"})["data"] == found("frozen-yogurt", "adapter-tuning")
+
+
+def test_callers_who_see_the_hidden_term_get_its_corrections(
+    seed, make_chapter, make_term, graphql, client, editor
+):
+    """Visible means visible to the caller: a preview token for the draft, or an editor,
+    corrects "frozn" by the draft's name."""
+    draft = hidden_term("draft", seed, make_chapter, make_term, "Frozen Gizmo")
+    with_draft = found("frozen-gizmo", "adapter-tuning")
+    token = preview_token_mint(obj=draft, user=editor)
+    response = client.post("/graphql", {"query": TYPO, "variables": {"query": "frozn"}},
+                           content_type="application/json", HTTP_X_PREVIEW_TOKEN=token)  # fmt: skip
+    assert response.json()["data"] == with_draft
+    client.force_login(editor)
+    assert graphql(TYPO, {"query": "frozn"})["data"] == with_draft
+
+
+def test_did_you_mean_suggests_only_visible_words(
+    seed, make_chapter, make_term, graphql, client, editor
+):
+    """ "frazzen" is two slips from "frozen": no correction but a suggestion, from the
+    names the caller may see only."""
+    hidden_term("draft", seed, make_chapter, make_term, "Frozen Gizmo")
+    assert graphql(TYPO, {"query": "frazzen"})["data"] == found()
+    client.force_login(editor)
+    assert graphql(TYPO, {"query": "frazzen"})["data"] == found(did_you_mean="frozen")
+    client.logout()
+    make_term(seed, "Frozen Yogurt")
+    assert graphql(TYPO, {"query": "frazzen"})["data"] == found(did_you_mean="frozen")
