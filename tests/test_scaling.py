@@ -137,6 +137,21 @@ def paused_replica():
     routers._down_until.clear()
 
 
+def replica_state() -> dict:
+    """What the replica holds, for a failure's message."""
+    with connections[REPLICA].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_last_wal_replay_lsn(), pg_get_wal_replay_pause_state(), "
+            "(SELECT array_agg(slug) FROM terms_term)"
+        )
+        replayed, pause_state, held = cursor.fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn(), (SELECT array_agg(slug) FROM terms_term)")
+        written, primary_held = cursor.fetchone()
+    return {"replayed": replayed, "written": written, "pause": pause_state,
+            "replica terms": held, "primary terms": primary_held}  # fmt: skip
+
+
 def slugs(client, **headers) -> set[str]:
     response = client.post("/graphql", {"query": TERMS}, content_type="application/json", **headers)
     assert response.status_code == 200, response.content
@@ -155,7 +170,8 @@ def test_anonymous_reads_go_to_the_replica_staff_reads_to_the_primary(
     chapter_before_pause, make_term, paused_replica, staff_client
 ):
     make_term(chapter_before_pause, "New")
-    assert slugs(Client()) == {"old"}  # the replica has not replayed "new" yet
+    # The replica has not replayed "new" yet.
+    assert slugs(Client()) == {"old"}, replica_state()
     assert slugs(staff_client) == {"old", "new"}
     with connections[REPLICA].cursor() as cursor:
         cursor.execute("SELECT pg_is_in_recovery()")
