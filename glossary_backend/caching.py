@@ -216,7 +216,7 @@ class _SelectionKeys:
 
 def _related_key(obj, foreign_key: str) -> str:
     model_field = type(obj)._meta.get_field(foreign_key)
-    return model_field.related_model(pk=getattr(obj, model_field.attname)).surrogate_key
+    return model_field.related_model.surrogate_key_of(getattr(obj, model_field.attname))
 
 
 def audience(request) -> str:

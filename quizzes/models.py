@@ -224,7 +224,7 @@ class Question(StoredTextRules):
     def surrogate_key(self) -> str:
         """A question is public only as part of its quiz: an answer holding it names the
         quiz's key, which every change of the quiz, its questions included, purges."""
-        return Quiz(pk=self.quiz_id).surrogate_key
+        return Quiz.surrogate_key_of(self.quiz_id)
 
     def __str__(self):
         label = f"{self.position}. {self.prompt[:80]}"

@@ -154,7 +154,12 @@ class Publishable(StoredTextRules):
     @property
     def surrogate_key(self) -> str:
         """Names this object in CDN cache tags ("term:15"): a change to it purges the key."""
-        return f"{self._meta.model_name}:{self.pk}"
+        return self.surrogate_key_of(self.pk)
+
+    @classmethod
+    def surrogate_key_of(cls, pk) -> str:
+        """The key of the object with primary key `pk`, without loading or making it."""
+        return f"{cls._meta.model_name}:{pk}"
 
     @classmethod
     def list_surrogate_key(cls) -> str:
