@@ -190,7 +190,7 @@ class _SelectionKeys:
     """What the fields of one selection on one object type add to an answer's keys."""
 
     def __init__(self, object_type, grouped_field_set, *, root: bool):
-        self.grouped_field_set = grouped_field_set  # kept alive: see execute_fields
+        self.grouped_field_set = grouped_field_set  # kept alive: see _add_object_keys
         type_name = object_type.name
         derived = DERIVED_KEYS.get(type_name, {})
         related = RELATED_KEYS.get(type_name, {})
