@@ -173,13 +173,15 @@ def documents_remove(*, document_ids: list[str]) -> list[str]:
 @dataclass
 class PreparedDocument:
     """A registered document as requests run it: parsed once; validation errors per set
-    of rules and costs per operation name and variables, remembered when first computed."""
+    of rules, costs per operation name and variables, and the optimizer's plans of its
+    fields for public callers (glossary_backend.plans), remembered when first computed."""
 
     document_id: str
     document: DocumentNode
     checked_at: float
     validation: dict = field(default_factory=dict)
     costs: dict = field(default_factory=dict)
+    plans: dict = field(default_factory=dict)
 
 
 _prepared: dict[str, PreparedDocument] = {}

@@ -8,7 +8,6 @@ import strawberry
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.base import StrawberryObjectDefinition
-from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from analytics.graphql.schema import StaffQuery as AnalyticsStaffQuery
 from analytics.graphql.types import ChapterAnalyticsFields, TermAnalyticsFields
@@ -16,6 +15,7 @@ from delivery.graphql.schema import Query as DeliveryQuery
 from glossary_backend import columns
 from glossary_backend.cost import OperationCost
 from glossary_backend.graphql import MAX_PAGE_SIZE, SCALAR_OVERRIDES, extend_type, parse_global_id
+from glossary_backend.plans import PlannedOptimizer
 from glossary_backend.routers import ReplicaReads
 from glossary_backend.security import ErrorPolicy, ExecutionContext, operation_limits
 from quizzes.graphql.mutations import Mutation as QuizzesMutation
@@ -77,7 +77,7 @@ schema = Schema(
         OperationCost,
         ErrorPolicy,
         ReplicaReads,
-        DjangoOptimizerExtension,
+        PlannedOptimizer,
     ],
     config=StrawberryConfig(relay_max_results=MAX_PAGE_SIZE),
     execution_context_class=ExecutionContext,

@@ -4,6 +4,7 @@ Each test names the dependency it pins: when an upgrade changes it, this file fa
 first, with the reason, instead of a limit or an error code silently going away.
 """
 
+import dataclasses
 import inspect
 
 from graphql import GraphQLError, GraphQLSchema, ValidationRule, parse, validate
@@ -164,3 +165,33 @@ def test_the_optimizer_descends_into_resolvers_flagged_can_optimize():
     assert '"can_optimize"' in inspect.getsource(optimizer), (
         "the optimizer no longer reads can_optimize: Term.quizzes would cost a query per term"
     )
+
+
+def test_the_optimizer_internals_plans_use():
+    """glossary_backend.plans works out a field's plan as `optimize` does (its concrete
+    types, each one's hints from `_get_model_hints`, OR-ed into a store that `apply`
+    applies) and mirrors the extension's `resolve` and `optimize` with the same
+    configuration. A change to any of these is a change plans must follow."""
+    from strawberry_django import optimizer
+
+    source = inspect.getsource(optimizer.optimize)
+    for step in (
+        "get_possible_concrete_types(",
+        "new_store = _get_model_hints(",
+        "store |= new_store",
+        "qs = store.apply(qs, info=info, config=config)",
+        "qs_config.optimized = True",
+    ):
+        assert step in source, f"optimize() no longer does {step!r}"
+    assert list(inspect.signature(optimizer._get_model_hints).parameters)[:6] == [
+        "model", "schema", "object_definition", "parent_type", "info", "config",
+    ]  # fmt: skip
+    resolve = inspect.getsource(optimizer.DjangoOptimizerExtension.resolve)
+    assert "ret = django_fetch(optimize(qs=ret, info=info, config=config))" in resolve
+    assert "enable_nested_relations_prefetch=self.enable_nested_relations_prefetch" in resolve
+    configured = inspect.getsource(optimizer.DjangoOptimizerExtension.optimize)
+    assert "enable_nested_relations_prefetch" not in configured
+    assert {field.name for field in dataclasses.fields(optimizer.OptimizerConfig)} == {
+        "enable_only", "enable_select_related", "enable_prefetch_related", "enable_annotate",
+        "enable_nested_relations_prefetch", "prefetch_custom_queryset",
+    }  # fmt: skip
