@@ -37,8 +37,10 @@ from strawberry_django.optimizer import (
     OptimizerStore,
     _get_gql_definition,
     _get_model_hints,
+    _get_selections,
     is_optimized,
     optimize,
+    optimizer,
 )
 from strawberry_django.queryset import get_queryset_config
 from strawberry_django.resolvers import django_fetch
@@ -216,3 +218,39 @@ def _fresh_prefetch(lookup):
         _fresh_prefetch(nested) for nested in lookup.queryset._prefetch_related_lookups
     )
     return fresh
+
+
+def selection_info(info, *path: str) -> GraphQLResolveInfo | None:
+    """The resolve info of the field below `info`'s that `path` names (field names, through
+    lists and non-nulls), with its nodes under every alias, as the optimizer reads a
+    field; None when the selection does not ask for it. For a resolver that fetches a
+    nested field's objects itself (a search's terms), so that they load in one optimized
+    query and the nested field reads them as plain values."""
+    info = info._raw_info if isinstance(info, Info) else info
+    for name in path:
+        parent = get_named_type(info.return_type)
+        nodes = [
+            node
+            for nodes in _get_selections(info, parent).values()
+            for node in nodes
+            if node.name.value == name
+        ]
+        if not nodes:
+            return None
+        info = info._replace(
+            field_name=name,
+            field_nodes=nodes,
+            return_type=parent.fields[name].type,
+            parent_type=parent,
+            path=info.path.add_key(name, parent.name),
+        )
+    return info
+
+
+def optimized(queryset, info):
+    """`queryset` optimized for the field of `info` by the schema's optimizer extension,
+    with the document's plan when it keeps one."""
+    extension = optimizer.get()
+    if extension is None:
+        return optimize(queryset, info)
+    return extension.optimize(queryset, info)

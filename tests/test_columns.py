@@ -141,6 +141,7 @@ query($chapter: String!, $quiz: String!) {
   }
   chapters(first: 5) { edges { node { slug terms(first: 5) { edges { node { slug } } } } } }
   quiz(slug: $quiz) { id title questions { id position prompt kind choices { id text } } }
+  search(query: "reward", first: 5) { rank highlight term { slug name } }
 }
 """
 
@@ -158,8 +159,9 @@ def linked_chapter(make_chapter, make_term, make_quiz):
 
 
 def test_lists_completed_in_place_answer_as_graphql_core_does(linked_chapter, client, monkeypatch):
-    """The same answer and the same surrogate keys with and without in-place lists; the
-    draft among the related terms stays hidden either way."""
+    """The same answer and the same surrogate keys with and without in-place lists (a
+    search's hits, their terms loaded with them, included); the draft among the related
+    terms stays hidden either way."""
     variables = {"chapter": "alignment", "quiz": "quiz"}
 
     def read():
@@ -189,6 +191,8 @@ def test_lists_completed_in_place_answer_as_graphql_core_does(linked_chapter, cl
         for term in edge["node"]["relatedTerms"]
     ]
     assert sorted(related) == ["preference-data", "reward-model"]  # not the draft
+    assert [hit["term"]["slug"] for hit in in_place[0]["data"]["search"]] == ["reward-model"]
+    assert "term:" + str(Term.objects.get(slug="reward-model").pk) in in_place[1].split()
     assert ["RM", "reward function"] in [
         edge["node"]["aliases"] for edge in in_place[0]["data"]["chapter"]["terms"]["edges"]
     ]

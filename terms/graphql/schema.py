@@ -19,10 +19,11 @@ from terms.graphql.filters import ChapterOrder
 from terms.graphql.types import (
     MAX_LETTERS,
     ChapterType,
-    HitTerms,
     LetterCount,
     SearchHitType,
     TermType,
+    hit_terms,
+    search_hits,
     visible_terms,
 )
 from terms.models import Chapter, Term
@@ -35,9 +36,10 @@ DEFAULT_SEARCH_RESULTS = 20
 class SearchPages:
     """One search's hits, fetched a page at a time as the connection slices them."""
 
-    def __init__(self, query: str, user):
+    def __init__(self, query: str, info: strawberry.Info):
         self.query = query
-        self.user = user
+        self.info = info
+        self.user = request_user(info)
         self.total: int | None = None
 
     def __getitem__(self, window: slice) -> list[SearchHitType]:
@@ -47,13 +49,8 @@ class SearchPages:
         hits = search_terms(
             query=self.query, user=self.user, limit=window.stop - window.start, offset=window.start
         )
-        hit_terms = HitTerms([hit.term_id for hit in hits])
-        return [
-            SearchHitType(
-                term_id=hit.term_id, hit_terms=hit_terms, rank=hit.rank, highlight=hit.highlight
-            )
-            for hit in hits
-        ]
+        terms = hit_terms(self.info, [hit.term_id for hit in hits], "edges", "node", "term")
+        return search_hits(hits, terms)
 
     def count(self) -> int:
         if self.total is None:
@@ -120,13 +117,7 @@ class Query:
             raise InvalidArgument("first", f"must be between 1 and {MAX_SEARCH_RESULTS}.")
         query = checked_search_query(query)
         hits = search_terms(query=query, user=request_user(info), limit=first)
-        hit_terms = HitTerms([hit.term_id for hit in hits])
-        return [
-            SearchHitType(
-                term_id=hit.term_id, hit_terms=hit_terms, rank=hit.rank, highlight=hit.highlight
-            )
-            for hit in hits
-        ]
+        return search_hits(hits, hit_terms(info, [hit.term_id for hit in hits], "term"))
 
     @strawberry.field(
         description="Terms matching a query, best first, as pages (ranked as `search`), "
@@ -139,7 +130,7 @@ class Query:
         first: int | None = DEFAULT_SEARCH_RESULTS,
         after: str | None = None,
     ) -> SearchResultConnection:
-        pages = SearchPages(checked_search_query(query), request_user(info))
+        pages = SearchPages(checked_search_query(query), info)
         connection = SearchResultConnection.resolve_connection(
             pages, info=info, first=first, after=after
         )

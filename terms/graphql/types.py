@@ -8,11 +8,11 @@ from django.db.models import Prefetch, Q, Value
 from django.db.models.functions import Lower
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry_django.optimizer import optimize
 from strawberry_django.relay import DjangoListConnection
 
 from glossary_backend.cost import MaxItems
 from glossary_backend.graphql import count_per_parent, request_user
+from glossary_backend.plans import optimized, selection_info
 from terms.exports import chapter_json_ld, page_json_ld, term_json_ld
 from terms.graphql.filters import TermFilter, TermOrder
 from terms.linking import (
@@ -26,6 +26,7 @@ from terms.linking import (
     term_url,
 )
 from terms.models import MAX_RELATED_TERMS, Chapter, Term
+from terms.search import SearchHit
 
 
 def visible_terms(info: strawberry.Info):
@@ -150,7 +151,7 @@ def neighbour(root: Term, info: strawberry.Info, *, before: bool) -> Term | None
         position = Q(sort_key__gt=own_key) | Q(sort_key=own_key, pk__gt=root.pk)
         order = [key.asc(), "pk"]
     terms = visible_terms(info).filter(chapter_id=root.chapter_id).alias(sort_key=key)
-    return optimize(terms.filter(position).order_by(*order), info).first()
+    return optimized(terms.filter(position).order_by(*order), info).first()
 
 
 @strawberry_django.type(Term, name="Term", filters=TermFilter, order=TermOrder)
@@ -261,33 +262,31 @@ class TermType(relay.Node):
         return queryset.visible_to(request_user(info))
 
 
-class HitTerms:
-    """The terms of one search's hits, fetched together when the first hit asks.
+def hit_terms(info: strawberry.Info, term_ids: list[int], *path: str) -> dict[int, Term]:
+    """The terms of a search's hits by id, in one query optimized for what the selection
+    at `path` (the hits' `term`) asks of them; none when it does not ask for them."""
+    term_info = selection_info(info, *path)
+    if term_info is None or not term_ids:
+        return {}
+    return {term.pk: term for term in optimized(Term.objects.filter(pk__in=term_ids), term_info)}
 
-    Every hit shares the same selection under `term`, so the first hit's `info` plans
-    one optimized query (with the prefetches the selection needs) for all of them.
-    """
 
-    def __init__(self, term_ids: list[int]):
-        self.term_ids = term_ids
-        self.by_id: dict[int, Term] | None = None
-
-    def get(self, term_id: int, info: strawberry.Info) -> Term:
-        if self.by_id is None:
-            terms = optimize(Term.objects.filter(pk__in=self.term_ids), info)
-            self.by_id = {term.pk: term for term in terms}
-        return self.by_id[term_id]
+def search_hits(hits: list[SearchHit], terms: dict[int, Term]) -> list["SearchHitType"]:
+    """The hits as the API returns them, with their terms when the selection asks for
+    them (a term deleted since the search leaves its hit out)."""
+    return [
+        SearchHitType(rank=hit.rank, highlight=hit.highlight, term=terms.get(hit.term_id))
+        for hit in hits
+        if not terms or hit.term_id in terms
+    ]
 
 
 @strawberry.type(name="SearchHit", description="A term that matches a search, with its score.")
 class SearchHitType:
-    term_id: strawberry.Private[int]
-    hit_terms: strawberry.Private[HitTerms]
+    # The term comes loaded with the hits (hit_terms): the list completes as plain values
+    # (glossary_backend.columns), not through a resolver per hit.
     rank: float = strawberry.field(description="Relevance; higher is better.")
     highlight: str = strawberry.field(
         description="An HTML-escaped snippet of the definition with matches in <mark> tags."
     )
-
-    @strawberry.field(description="The matching term.")
-    def term(self, info: strawberry.Info) -> TermType:
-        return self.hit_terms.get(self.term_id, info)
+    term: TermType = strawberry.field(description="The matching term.")

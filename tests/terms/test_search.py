@@ -375,3 +375,51 @@ def test_did_you_mean_suggests_only_visible_words(
     client.logout()
     make_term(seed, "Frozen Yogurt")
     assert graphql(TYPO, {"query": "frazzen"})["data"] == found(did_you_mean="frozen")
+
+
+def test_the_hits_terms_load_once_for_what_the_selection_asks(
+    seed, graphql, django_assert_num_queries
+):
+    """The terms load in one query with what every alias of `term` asks (here through a
+    fragment), in searchResults' edges too; a search that asks for none does not load
+    them."""
+    aliased = (
+        "query($query: String!) { search(query: $query, first: 5) { rank "
+        "short: term { slug } ...Long } } "
+        "fragment Long on SearchHit { long: term { name chapter { slug } } }"
+    )
+    with django_assert_num_queries(4):  # words, hits, terms, their chapters
+        hits = graphql(aliased, {"query": "a"})["data"]["search"]
+    assert len(hits) == 5
+    assert all(set(hit) == {"rank", "short", "long"} for hit in hits)
+    assert all(hit["long"]["chapter"] == {"slug": seed.slug} for hit in hits)
+    expected = graphql(SEARCH, {"query": "a", "first": 5})["data"]["search"]
+    assert [hit["long"]["name"] for hit in hits] == [hit["term"]["name"] for hit in expected]
+    with django_assert_num_queries(2):  # words, hits
+        ranks = graphql('{ search(query: "a", first: 5) { rank } }')["data"]["search"]
+    assert ranks == [{"rank": hit["rank"]} for hit in hits]
+    paged = (
+        '{ searchResults(query: "a", first: 3) { edges { node { '
+        "term { slug relatedTerms { slug } } } } } }"
+    )
+    with django_assert_num_queries(4):  # words, hits, terms, their related terms
+        edges = graphql(paged)["data"]["searchResults"]["edges"]
+    assert [edge["node"]["term"]["slug"] for edge in edges] == [
+        hit["short"]["slug"] for hit in hits[:3]
+    ]
+
+
+def test_a_hit_whose_term_is_gone_is_left_out(seed, graphql, monkeypatch):
+    """A term deleted between the search and the loading of its hits' terms leaves its
+    hit out instead of failing the answer."""
+    from terms.graphql import schema as terms_schema
+    from terms.search import SearchHit
+
+    found = terms_schema.search_terms
+
+    def with_a_deleted_term(**arguments):
+        return [SearchHit(term_id=10**9, rank=9.0, highlight=""), *found(**arguments)]
+
+    monkeypatch.setattr(terms_schema, "search_terms", with_a_deleted_term)
+    hits = graphql(SEARCH_SLUGS, {"query": "lora"})["data"]["search"]
+    assert [hit["term"]["slug"] for hit in hits] == ["lora", "qlora"]
