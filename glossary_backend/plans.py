@@ -24,6 +24,8 @@ The library internals this relies on are pinned in tests/test_library_contract.p
 import copy
 import dataclasses
 import json
+import threading
+from collections import OrderedDict
 
 from django.db.models import Prefetch, QuerySet
 from django.db.models.manager import BaseManager
@@ -48,8 +50,8 @@ from strawberry_django.utils.inspect import get_possible_concrete_types, is_inhe
 
 from glossary_backend import caching
 
-# Plans per field of a document: one per set of values of the variables its selection
-# uses. Past this, further plans are worked out per request instead of kept.
+# Plans kept per field of a document: one per set of values of the variables its
+# selection uses, the least recently used one making way for a new one.
 MAX_PLANS_PER_FIELD = 64
 
 
@@ -109,11 +111,10 @@ def planned_optimize(qs, info, *, config: OptimizerConfig):
     if field_plans is None:
         field_plans = plans[nodes] = _FieldPlans(_selection_variables(raw_info))
     key = field_plans.key(raw_info, qs.model, config)
-    store = field_plans.stores.get(key)
+    store = field_plans.get(key)
     if store is None:
         store = _plan(qs.model, raw_info, config)
-        if len(field_plans.stores) < MAX_PLANS_PER_FIELD:
-            field_plans.stores[key] = store
+        field_plans.keep(key, store)
     if store:
         qs = _fresh(store).apply(qs, info=raw_info, config=config)
         get_queryset_config(qs).optimized = True
@@ -156,10 +157,25 @@ def _plan(model, info: GraphQLResolveInfo, config: OptimizerConfig) -> Optimizer
 @dataclasses.dataclass
 class _FieldPlans:
     """The plans of one field of a document: per model, configuration and the values of
-    the variables its selection uses."""
+    the variables its selection uses; the most recently used ones, so that callers
+    sending ever new values cannot crowd out the plans a frontend keeps using."""
 
     variables: tuple[str, ...]
-    stores: dict = dataclasses.field(default_factory=dict)
+    stores: OrderedDict = dataclasses.field(default_factory=OrderedDict)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def get(self, key) -> OptimizerStore | None:
+        with self.lock:
+            store = self.stores.get(key)
+            if store is not None:
+                self.stores.move_to_end(key)
+            return store
+
+    def keep(self, key, store: OptimizerStore) -> None:
+        with self.lock:
+            self.stores[key] = store
+            while len(self.stores) > MAX_PLANS_PER_FIELD:
+                self.stores.popitem(last=False)
 
     def key(self, info: GraphQLResolveInfo, model, config: OptimizerConfig) -> tuple:
         values = tuple(

@@ -110,9 +110,15 @@ def replica(test):
 
 
 def caught_up():
-    """Wait until the replica has replayed everything the primary wrote so far."""
+    """Wait until the replica has replayed everything the primary committed so far."""
+    # The test server commits without waiting for the WAL flush (synchronous_commit=off),
+    # so the WAL position may be short of the last commits until the WAL writer catches
+    # up. A commit that waits for its flush carries every earlier one with it.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = on")
+        cursor.execute("SELECT txid_current()")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
+        cursor.execute("SELECT pg_current_wal_flush_lsn()")
         (position,) = cursor.fetchone()
     deadline = time.monotonic() + 20
     with connections[REPLICA].cursor() as cursor:
