@@ -48,7 +48,10 @@ class TermFilter:
 
 
 @strawberry_django.order_type(
-    Chapter, one_of=False, description="Sort chapters; keys apply in the order they are written."
+    Chapter,
+    one_of=False,
+    description="Sort chapters; keys apply in the order they are written in the document "
+    "(from a variable, whose keys carry no order, in the order listed here).",
 )
 class ChapterOrder:
     position: strawberry.auto
@@ -60,7 +63,8 @@ class ChapterOrder:
     Term,
     one_of=False,
     description="Sort terms (by name, ignoring case, unless told otherwise); keys apply in "
-    "the order they are written.",
+    "the order they are written in the document (from a variable, whose keys carry no "
+    "order, in the order listed here).",
 )
 class TermOrder:
     updated_at: strawberry.auto

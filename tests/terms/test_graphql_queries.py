@@ -372,6 +372,22 @@ def test_order_by_updated_at_and_chapter_position(make_chapter, make_term, graph
     assert names(result) == ["Mango", "Zebra", "Apple"]
 
 
+def test_several_order_keys_apply_as_the_schema_says(make_chapter, make_term, graphql):
+    """Written in the document, keys apply in the order written; from a variable (JSON
+    keys carry no order in GraphQL), in the order TermOrder lists them."""
+    chapter = make_chapter("basics")
+    for name in ["Alpha", "Beta"]:
+        make_term(chapter, name)
+    Term.objects.filter(name="Beta").update(updated_at="2030-01-01T00:00:00Z")
+    written = graphql("{ terms(order: {name: ASC, updatedAt: DESC}) { edges { node { name } } } }")
+    assert names(written) == ["Alpha", "Beta"]
+    written = graphql("{ terms(order: {updatedAt: DESC, name: ASC}) { edges { node { name } } } }")
+    assert names(written) == ["Beta", "Alpha"]
+    # updatedAt comes before name in TermOrder, whatever the variable's key order.
+    result = graphql(TERM_NAMES, {"order": {"name": "ASC", "updatedAt": "DESC"}})
+    assert names(result) == ["Beta", "Alpha"]
+
+
 def test_chapters_can_be_ordered_by_title(make_chapter, graphql):
     """The chapters list takes a ChapterOrder."""
     make_chapter("b", title="Beta", position=1)
