@@ -112,11 +112,12 @@ def replica(test):
 def caught_up():
     """Wait until the replica has replayed everything the primary committed so far."""
     # The test server commits without waiting for the WAL flush (synchronous_commit=off),
-    # so the WAL position may be short of the last commits until the WAL writer catches
-    # up. A commit that waits for its flush carries every earlier one with it.
+    # so the flushed WAL, all the replica receives, may be short of the last commits until
+    # the WAL writer catches up. A commit that waits for its flush carries every earlier
+    # one with it; it waits only if its transaction wrote WAL (here a message record).
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit = on")
-        cursor.execute("SELECT txid_current()")
+        cursor.execute("SELECT pg_logical_emit_message(true, 'caught-up', '')")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_flush_lsn()")
         (position,) = cursor.fetchone()
