@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from glossary_backend import routers
+from glossary_backend import plans, routers
 from quizzes.models import Choice, Question, Quiz
 from terms import linking
 from terms.models import Chapter, Status, Term
@@ -56,6 +56,21 @@ def fresh_caches():
 
     cache.clear()
     documents._prepared.clear()
+
+
+@pytest.fixture
+def planned(monkeypatch):
+    """The models of the optimizer plans worked out (glossary_backend.plans), in order:
+    a plan taken from a trusted document adds none."""
+    calls = []
+    original = plans._plan
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(plans, "_plan", counting)
+    return calls
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.db.models import Prefetch
 
-from glossary_backend import documents, plans
+from glossary_backend import documents
 from glossary_backend.documents import ManifestEntry, document_id_of, documents_register
 from glossary_backend.preview import preview_token_mint
 from terms.models import Status
@@ -42,20 +42,6 @@ def glossary(make_chapter, make_term):
         entries=[ManifestEntry(document_id_of(text), text) for text in (TERM, CHAPTER)]
     ).errors
     return chapter, alpha, beta, gamma
-
-
-@pytest.fixture
-def planned(monkeypatch):
-    """How many plans were worked out (not taken from a document)."""
-    calls = []
-    original = plans._plan
-
-    def counting(*args, **kwargs):
-        calls.append(args[0])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(plans, "_plan", counting)
-    return calls
 
 
 def read(client, text, headers=None, **variables):

@@ -213,20 +213,6 @@ def glossary(make_chapter, make_term, make_quiz):
     }  # fmt: skip
 
 
-@pytest.fixture
-def planned(monkeypatch):
-    """The models of the plans worked out (not taken from a document), in order."""
-    calls = []
-    original = plans._plan
-
-    def counting(*args, **kwargs):
-        calls.append(args[0])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(plans, "_plan", counting)
-    return calls
-
-
 def _global_id(type_name, pk) -> str:
     return str(relay.GlobalID(type_name, str(pk)))
 
