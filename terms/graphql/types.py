@@ -262,22 +262,23 @@ class TermType(relay.Node):
         return queryset.visible_to(request_user(info))
 
 
-def hit_terms(info: strawberry.Info, term_ids: list[int], *path: str) -> dict[int, Term]:
-    """The terms of a search's hits by id, in one query optimized for what the selection
-    at `path` (the hits' `term`) asks of them; none when it does not ask for them."""
+def hit_terms(info: strawberry.Info, term_ids: list[int], *path: str) -> dict[int, Term] | None:
+    """The visible terms of a search's hits by id, in one query optimized for what the
+    selection at `path` (the hits' `term`) asks of them; None when it does not ask."""
     term_info = selection_info(info, *path)
-    if term_info is None or not term_ids:
-        return {}
-    return {term.pk: term for term in optimized(Term.objects.filter(pk__in=term_ids), term_info)}
+    if term_info is None:
+        return None
+    terms = visible_terms(info).filter(pk__in=term_ids)
+    return {term.pk: term for term in optimized(terms, term_info)}
 
 
-def search_hits(hits: list[SearchHit], terms: dict[int, Term]) -> list["SearchHitType"]:
+def search_hits(hits: list[SearchHit], terms: dict[int, Term] | None) -> list["SearchHitType"]:
     """The hits as the API returns them, with their terms when the selection asks for
-    them (a term deleted since the search leaves its hit out)."""
+    them (a term deleted or hidden since the search leaves its hit out)."""
     return [
-        SearchHitType(rank=hit.rank, highlight=hit.highlight, term=terms.get(hit.term_id))
+        SearchHitType(rank=hit.rank, highlight=hit.highlight, term=terms and terms.get(hit.term_id))
         for hit in hits
-        if not terms or hit.term_id in terms
+        if terms is None or hit.term_id in terms
     ]
 
 

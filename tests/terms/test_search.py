@@ -411,15 +411,14 @@ def test_the_hits_terms_load_once_for_what_the_selection_asks(
 
 def test_a_hit_whose_term_is_gone_is_left_out(seed, graphql, monkeypatch):
     """A term deleted between the search and the loading of its hits' terms leaves its
-    hit out instead of failing the answer."""
+    hit out instead of failing the answer, also when it was the only hit."""
     from terms.graphql import schema as terms_schema
     from terms.search import SearchHit
 
     found = terms_schema.search_terms
-
-    def with_a_deleted_term(**arguments):
-        return [SearchHit(term_id=10**9, rank=9.0, highlight=""), *found(**arguments)]
-
-    monkeypatch.setattr(terms_schema, "search_terms", with_a_deleted_term)
+    gone = SearchHit(term_id=10**9, rank=9.0, highlight="")
+    monkeypatch.setattr(terms_schema, "search_terms", lambda **args: [gone, *found(**args)])
     hits = graphql(SEARCH_SLUGS, {"query": "lora"})["data"]["search"]
     assert [hit["term"]["slug"] for hit in hits] == ["lora", "qlora"]
+    monkeypatch.setattr(terms_schema, "search_terms", lambda **args: [gone])
+    assert graphql(SEARCH_SLUGS, {"query": "lora"})["data"]["search"] == []
